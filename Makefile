@@ -1,0 +1,71 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: Pango and fonts covering Latin, Cyrillic and Hangul for WeasyPrint;
+# Chromium and poppler (pdftoppm) for the browser and PDF tests.
+RUN_DEBS  := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+
+.PHONY: run test install install-test debs-run debs-test lint bench migrate translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python debs-run
+	$(BIN)/pip install --quiet -e ".[semantic]"
+
+install-test: $(BIN)/python debs-test
+	$(BIN)/pip install --quiet -e ".[semantic,test]"
+
+debs-run:
+	@dpkg -s $(RUN_DEBS) >/dev/null 2>&1 || { \
+	  echo "Installing Debian packages: $(RUN_DEBS)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(RUN_DEBS); }
+
+debs-test:
+	@dpkg -s $(TEST_DEBS) >/dev/null 2>&1 || { \
+	  echo "Installing Debian packages: $(TEST_DEBS)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TEST_DEBS); }
+
+## Set up everything and serve the demo portal at http://127.0.0.1:5000
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## Install what the tests need and run the whole suite on SQLite, then on PostgreSQL
+test: install-test
+	$(BIN)/ruff check .
+	@echo "== tests on SQLite =="
+	DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider
+	@echo "== tests on PostgreSQL ($(PG_TEST_URL)) =="
+	@if $(BIN)/python -m tests.support.pg_ready "$(PG_TEST_URL)"; then \
+	  DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q -p no:cacheprovider; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "PostgreSQL is unreachable at $(PG_TEST_URL): failing, as CI must test on it."; exit 1; \
+	else \
+	  echo "PostgreSQL is unreachable at $(PG_TEST_URL): PostgreSQL run SKIPPED."; \
+	fi
+
+lint: $(BIN)/python
+	$(BIN)/ruff check .
+
+bench: install-test
+	$(BIN)/python bench/run_all.py
+
+## Write a new migration after changing models: make migrate m="what changed"
+migrate: install
+	$(FLASK) db migrate -m "$(m)"
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o center/translations/messages.pot .
+	$(BIN)/pybabel update -i center/translations/messages.pot -d center/translations
+	$(BIN)/pybabel compile -d center/translations
+
+clean:
+	rm -rf $(VENV) instance test-artifacts

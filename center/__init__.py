@@ -1,0 +1,103 @@
+"""The Center portal: a multi-tenant grant and coordination portal for science centers."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from center import cli
+from center.core.errors import register_errorhandlers
+from center.core.logs import configure_logging
+from center.core.security import register_security_headers
+from center.extensions import babel, csrf, db, login_manager, migrate
+from center.tenants.permissions import current_roles, has_role
+from center.tenants.routing import register_tenant_routing
+from config import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("en", "ko", "ru")
+
+#: Domain modules, each a package exporting ``bp``; order is the order of registration.
+BLUEPRINTS = (
+    "center.core.views",
+    "center.auth",
+    "center.tenants",
+    "center.dashboard",
+)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application from named steps; ``config`` overrides the environment."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                instance_path=str(ROOT / "instance"))
+    app.config.from_mapping(load_settings(config))
+    configure_logging(app)
+    register_extensions(app)
+    register_tenant_routing(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_template_context(app)
+    cli.register_cli(app)
+    return app
+
+
+def select_locale() -> str | None:
+    """Pick the user's language, else the browser's best match among ours."""
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    return request.accept_languages.best_match(LOCALES) if request else None
+
+
+def select_timezone() -> str | None:
+    """Show times in the user's zone, else the center's."""
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant is not None else None
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
+                   default_translation_directories=str(ROOT / "center" / "translations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
+
+
+def register_template_context(app: Flask) -> None:
+    """Make permission predicates, module menus and formatting helpers available."""
+    modules = [importlib.import_module(name) for name in BLUEPRINTS]
+    #: (endpoint, label, roles or None for every visitor) from each module's ``NAV``.
+    nav = [item for module in modules for item in getattr(module, "NAV", ())]
+    #: Templates each module adds to a tenant's public home page.
+    home_blocks = [t for module in modules for t in getattr(module, "HOME_BLOCKS", ())]
+
+    def nav_items() -> list[dict[str, str]]:
+        return [{"url": url_for(endpoint), "label": str(label)}
+                for endpoint, label, allowed in nav
+                if allowed is None or has_role(*allowed)]
+
+    app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles,
+                                 get_locale=get_locale,
+                                 nav_items=nav_items, home_blocks=lambda: home_blocks)
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else "—"
+    )
+
+    @app.context_processor
+    def tenant_context() -> dict[str, Any]:
+        return {"tenant": g.get("tenant")}

@@ -1,0 +1,1 @@
+"""Shared infrastructure: database and tenant scope, storage, PDF, audit, outbox, jobs."""

@@ -1,0 +1,69 @@
+"""The audit trail: who did what to which object, when, from which state to which."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from center.core import clock
+from center.core.db import TenantScoped, UTCDateTime, db
+
+
+class AuditEvent(TenantScoped, db.Model):
+    """One recorded action. Rows are only ever added, never changed."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(60))
+    object_id: Mapped[int | None] = mapped_column(index=True)
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str | None] = mapped_column(String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    actor: Any,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    tenant_id: int | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; it commits or rolls back with the work."""
+    if obj is not None and getattr(obj, "id", 0) is None:
+        db.session.flush()  # the event must name the object's id
+    event = AuditEvent(
+        occurred_at=clock.now(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None),
+        from_state=from_state,
+        to_state=to_state,
+        details={k: _jsonable(v) for k, v in details.items()},
+    )
+    if tenant_id is not None:
+        event.tenant_id = tenant_id
+    elif obj is not None and getattr(obj, "tenant_id", None) is not None:
+        event.tenant_id = obj.tenant_id
+    db.session.add(event)
+    return event
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)

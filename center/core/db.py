@@ -1,0 +1,162 @@
+"""The database session, the declarative base and the tenant scope.
+
+Tenant isolation lives here, in the data layer. Every model that mixes in `TenantScoped`
+carries ``tenant_id NOT NULL`` and every ORM query touching it is filtered by the tenant of
+the current request (`with_loader_criteria` in a ``do_orm_execute`` hook). A query on a
+tenant-owned model with no tenant in scope raises `TenantScopeMissing` instead of returning
+every tenant's rows; code that must see all tenants says so with `all_tenants()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import g, has_app_context
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, ForeignKey, MetaData, event, orm
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store UTC as a naive timestamp and always hand back an aware UTC datetime.
+
+    SQLite keeps no zone and PostgreSQL converts to the session zone; storing naive UTC
+    behaves the same on both.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use center.core.clock.now()")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.replace(tzinfo=dt.UTC) if value is not None else None
+
+
+class TenantScopeMissing(RuntimeError):
+    """A tenant-owned table was queried with no tenant in scope."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A tenant-owned row was written into a tenant other than the one in scope."""
+
+
+#: The scope value that deliberately spans every tenant (platform administration, jobs).
+ALL_TENANTS = "__all_tenants__"
+
+
+class TenantScoped:
+    """Mixin for rows that belong to exactly one tenant; queries are filtered automatically."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class Versioned:
+    """Mixin for optimistic locking: a stale UPDATE raises ``StaleDataError`` at flush."""
+
+    version: Mapped[int] = mapped_column(nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}
+
+
+def _scope() -> int | str | None:
+    return g.get("_tenant_scope") if has_app_context() else None
+
+
+def set_tenant_scope(tenant_id: int | str | None) -> None:
+    """Scope the rest of this application context to one tenant (or `ALL_TENANTS`)."""
+    g._tenant_scope = tenant_id
+
+
+def current_tenant_id() -> int:
+    """Return the id of the tenant in scope; raise if there is none."""
+    scope = _scope()
+    if scope is None or scope == ALL_TENANTS:
+        raise TenantScopeMissing("no single tenant in scope")
+    return int(scope)
+
+
+@contextmanager
+def tenant_scope(tenant_id: int | str) -> Iterator[None]:
+    """Run a block with queries scoped to ``tenant_id``; restore the previous scope after."""
+    previous = _scope()
+    set_tenant_scope(tenant_id)
+    try:
+        yield
+    finally:
+        set_tenant_scope(previous)
+
+
+def all_tenants() -> Any:
+    """Run a block that deliberately reads across tenants."""
+    return tenant_scope(ALL_TENANTS)
+
+
+def _is_tenant_scoped(mapper: orm.Mapper) -> bool:
+    return issubclass(mapper.class_, TenantScoped)
+
+
+@event.listens_for(orm.Session, "do_orm_execute")
+def _filter_by_tenant(state: orm.ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not any(_is_tenant_scoped(m) for m in state.all_mappers):
+        return
+    scope = _scope()
+    if scope is None:
+        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers))
+        raise TenantScopeMissing(f"query on tenant-owned {names} with no tenant in scope")
+    if scope == ALL_TENANTS:
+        return
+    tenant_id = int(scope)
+    state.statement = state.statement.options(
+        orm.with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+@event.listens_for(orm.Session, "before_flush")
+def _stamp_tenant(session: orm.Session, flush_context: Any, instances: Any) -> None:
+    scope = _scope()
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if scope is None or scope == ALL_TENANTS:
+                raise TenantScopeMissing(
+                    f"new {type(obj).__name__} has no tenant_id and no tenant is in scope"
+                )
+            obj.tenant_id = int(scope)
+        elif scope not in (None, ALL_TENANTS) and obj.tenant_id != int(scope):
+            raise CrossTenantWrite(
+                f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {scope}"
+            )

@@ -1,0 +1,187 @@
+"""Tenants (science centers), memberships and roles, countries, institutes and donors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from babel import Locale
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from center.core.db import TenantScoped, UTCDateTime, db
+
+if TYPE_CHECKING:
+    from center.auth.models import User
+
+
+class Role(enum.StrEnum):
+    """What a member may do in one tenant."""
+
+    applicant = "applicant"
+    reviewer = "reviewer"  #: acts for one donor
+    officer = "officer"
+    admin = "admin"
+    concurrence = "concurrence"  #: a partner country's government official
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.applicant: _l("Applicant"),
+    Role.reviewer: _l("Donor reviewer"),
+    Role.officer: _l("Programme officer"),
+    Role.admin: _l("Administrator"),
+    Role.concurrence: _l("Government concurrence official"),
+}
+
+#: Per-tenant options and their defaults; a tenant stores only what it changes.
+TENANT_SETTING_DEFAULTS: dict[str, Any] = {
+    "concurrence_deadline_days": 60,
+    "negative_concurrence": False,
+    "effort_limit_days_per_year": 220,
+    "sensitive_keywords": ["dual-use", "CBRN", "enrichment", "pathogen enhancement",
+                           "missile", "explosive"],
+    "overhead_cap_percent": 15,
+}
+
+
+class Tenant(db.Model):
+    """A science center hosted on the portal; everything else belongs to one."""
+
+    __tenant_scope__ = "global: the tenant table itself"
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    contact_email: Mapped[str] = mapped_column(String(255), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
+
+    def setting(self, key: str) -> Any:
+        """Return this tenant's value for ``key``, or the code default."""
+        if key not in TENANT_SETTING_DEFAULTS:
+            raise KeyError(f"unknown tenant setting {key!r}")
+        return (self.settings or {}).get(key, TENANT_SETTING_DEFAULTS[key])
+
+
+class Membership(TenantScoped, db.Model):
+    """A user's role in one tenant; reviewers act for a donor, officials for a country."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(String(20))
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    donor: Mapped[Donor | None] = relationship(back_populates="memberships")
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "role"),
+        CheckConstraint(
+            "role IN ('applicant', 'reviewer', 'officer', 'admin', 'concurrence')",
+            name="known_role",
+        ),
+        CheckConstraint("(role = 'reviewer') = (donor_id IS NOT NULL)", name="reviewer_has_donor"),
+        CheckConstraint(
+            "(role = 'concurrence') = (country_code IS NOT NULL)", name="official_has_country"
+        ),
+    )
+
+
+def country_name(code: str) -> str:
+    """Return the country's name in the interface language."""
+    try:
+        locale = get_locale() or Locale("en")
+    except RuntimeError:  # outside a request
+        locale = Locale("en")
+    return locale.territories.get(code.upper(), code.upper())
+
+
+class Country(TenantScoped, db.Model):
+    """An ISO 3166 country the tenant works with: a partner country or a donor country."""
+
+    __tablename__ = "countries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(2))
+    #: Applicants from partner countries may apply; their governments concur.
+    is_partner: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint("length(code) = 2", name="iso_alpha2"),
+    )
+
+    @property
+    def name(self) -> str:
+        return country_name(self.code)
+
+
+class InstituteKind(enum.StrEnum):
+    institute = "institute"
+    university = "university"
+    company = "company"
+    ministry_lab = "ministry_lab"
+
+
+class Institute(TenantScoped, db.Model):
+    """A research organisation in a country; proposals are made by consortia of these."""
+
+    __tablename__ = "institutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    #: The name in the institute's own script (Cyrillic, Hangul ...), if different.
+    local_name: Mapped[str] = mapped_column(String(300), default="")
+    country_code: Mapped[str] = mapped_column(String(2), index=True)
+    city: Mapped[str] = mapped_column(String(120), default="")
+    kind: Mapped[InstituteKind] = mapped_column(String(20), default=InstituteKind.institute)
+    #: Institutes proposed by applicants wait for an officer to confirm them.
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name", "country_code"),)
+
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country_code)
+
+
+class DonorKind(enum.StrEnum):
+    government = "government"
+    organisation = "organisation"
+    foundation = "foundation"
+    partner = "partner"  #: a company or agency funding as an ISTC "Partner"
+
+
+class Donor(TenantScoped, db.Model):
+    """A funding party: a government, an organisation, a foundation or a company partner."""
+
+    __tablename__ = "donors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DonorKind] = mapped_column(String(20), default=DonorKind.government)
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    contact_email: Mapped[str] = mapped_column(String(255), default="")
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="donor")
+
+    __table_args__ = (UniqueConstraint("tenant_id", "short_name"),)

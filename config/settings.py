@@ -1,0 +1,110 @@
+"""Read every setting from the environment, over one dict of defaults.
+
+`CENTER_ENV` picks the environment: ``development`` (the default, what `make run` uses),
+``production`` or ``test``. Every key below can be overridden by an environment variable of
+the same name; tests pass a mapping straight into ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("CENTER_INSTANCE_PATH", ROOT / "instance"))
+
+#: Defaults that are safe in every environment. Anything secret has no default.
+DEFAULTS: dict[str, Any] = {
+    "CENTER_ENV": "development",
+    "DATABASE_URL": f"sqlite:///{INSTANCE / 'center.db'}",
+    "STORAGE_URL": str(INSTANCE / "files"),
+    "S3_ENDPOINT_URL": None,
+    "REDIS_URL": None,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 587,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": True,
+    "MAIL_FROM": "Center portal <no-reply@center.invalid>",
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    #: Show the e-mail outbox to the platform administrator (development only by default).
+    "OUTBOX_VISIBLE": None,
+    "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    "PASSWORD_RESET_MAX_AGE": 60 * 60,
+    #: Run background jobs synchronously right after the commit that queued them.
+    "JOBS_EAGER": False,
+    #: Semantic duplicate stage: "auto" uses the embedding model where it is installed.
+    "DEDUP_EMBEDDINGS": "auto",
+    "LOG_LEVEL": "INFO",
+    "LOG_JSON": None,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+}
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True,
+         "0": False, "false": False, "no": False, "off": False}
+
+
+def _coerce(key: str, raw: str) -> Any:
+    default = DEFAULTS.get(key)
+    if isinstance(default, bool):
+        try:
+            return _BOOL[raw.strip().lower()]
+        except KeyError:
+            raise ValueError(f"{key} must be a boolean, got {raw!r}") from None
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def _development_secret_key() -> str:
+    """Return this machine's development key, made once and kept under instance/."""
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the settings: defaults, then the environment, then ``overrides``."""
+    settings = dict(DEFAULTS)
+    for key in list(DEFAULTS) + ["SECRET_KEY"]:
+        if key in os.environ:
+            settings[key] = _coerce(key, os.environ[key])
+    settings.update(overrides or {})
+
+    env = settings["CENTER_ENV"]
+    if env not in {"development", "production", "test"}:
+        raise ValueError(f"CENTER_ENV must be development, production or test, not {env!r}")
+    if not settings.get("SECRET_KEY"):
+        if env == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (CENTER_ENV=production).")
+        settings["SECRET_KEY"] = (
+            secrets.token_urlsafe(32) if env == "test" else _development_secret_key()
+        )
+
+    production = env == "production"
+    if settings["OUTBOX_VISIBLE"] is None:
+        settings["OUTBOX_VISIBLE"] = not production
+    if settings["LOG_JSON"] is None:
+        settings["LOG_JSON"] = production
+
+    # Flask and extension keys derived from ours.
+    settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    settings["MAX_CONTENT_LENGTH"] = settings["UPLOAD_MAX_BYTES"] + 1024 * 1024
+    settings["SESSION_COOKIE_HTTPONLY"] = True
+    settings["SESSION_COOKIE_SAMESITE"] = "Lax"
+    settings["SESSION_COOKIE_SECURE"] = production
+    settings["REMEMBER_COOKIE_SECURE"] = production
+    settings["REMEMBER_COOKIE_HTTPONLY"] = True
+    settings["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, not a clock: no lost forms
+    settings["TESTING"] = env == "test"
+    settings["PASSWORD_HASH_FAST"] = env == "test"
+    return settings

@@ -1,0 +1,162 @@
+"""Registration, sign-in with throttling, password reset, sessions, kept input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+
+from center.auth.models import LoginAttempt, User
+from center.core import clock
+from center.core.db import all_tenants, db
+from center.core.notifications import OutboxMessage
+from center.tenants.models import Membership
+from tests.world import PASSWORD, World
+
+
+def test_registration_makes_an_applicant_and_sends_a_welcome(app, client, world: World) -> None:
+    response = client.post(f"/{world.a.slug}/register", data={
+        "name": "Nodira Karimova", "email": "Nodira@Botany.example",
+        "password": "a long enough pw", "confirm": "a long enough pw"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/{world.a.slug}/dashboard")
+    with app.app_context(), all_tenants():
+        user = db.session.scalar(select(User).where(User.email == "nodira@botany.example"))
+        roles = db.session.scalars(select(Membership.role).where(Membership.user_id == user.id))
+        assert list(roles) == ["applicant"]
+        assert user.password_hash.startswith("$argon2id$")
+        mail = db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.recipient == "nodira@botany.example"))
+        assert "Center ALPHA" in mail.subject
+
+
+def test_registration_errors_are_shown_next_to_fields_and_keep_input(client, world) -> None:
+    response = client.post(f"/{world.a.slug}/register", data={
+        "name": "Nodira Karimova", "email": "not-an-address",
+        "password": "short", "confirm": "other"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="email-error"' in html and 'id="password-error"' in html
+    assert 'id="confirm-error"' in html
+    assert 'value="Nodira Karimova"' in html
+
+
+def test_an_email_in_use_cannot_register_twice(client, world: World) -> None:
+    response = client.post(f"/{world.a.slug}/register", data={
+        "name": "Someone", "email": world.b.emails["officer"],
+        "password": "a long enough pw", "confirm": "a long enough pw"})
+    assert response.status_code == 200
+    assert "An account with this e-mail exists" in response.get_data(as_text=True)
+
+
+def test_each_role_lands_on_its_dashboard(client, world: World, login) -> None:
+    for role, email in world.a.emails.items():
+        client.post("/logout")
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert response.headers["Location"] == f"/{world.a.slug}/dashboard", role
+        page = client.get(f"/{world.a.slug}/dashboard")
+        assert page.status_code == 200
+        assert f'id="panel-{role}"' in page.get_data(as_text=True)
+
+
+def test_wrong_password_is_refused_and_recorded(app, client, world: World) -> None:
+    response = client.post("/login", data={"email": world.a.emails["officer"],
+                                           "password": "wrong password"})
+    assert response.status_code == 200
+    assert "E-mail or password is wrong." in response.get_data(as_text=True)
+    with app.app_context():
+        attempt = db.session.scalar(select(LoginAttempt))
+        assert attempt.succeeded is False
+
+
+def test_sign_in_is_throttled_after_repeated_failures(app, client, world: World) -> None:
+    email = world.a.emails["officer"]
+    start = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    with clock.frozen_at(start):
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            client.post("/login", data={"email": email, "password": "wrong password"})
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert "Too many failed attempts" in response.get_data(as_text=True)
+        clock.advance(dt.timedelta(seconds=app.config["LOGIN_WINDOW_SECONDS"] + 1))
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302
+
+
+def test_password_reset_by_emailed_link(app, client, world: World) -> None:
+    email = world.a.emails["applicant"]
+    client.post("/password/forgot", data={"email": email})
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.recipient == email))
+    link = re.search(r"http://[^\s]+/password/reset/(\S+)", body).group(0)
+    path = link.split("localhost", 1)[-1]
+    response = client.post(path, data={"password": "brand new secret", "confirm":
+                                       "brand new secret"})
+    assert response.status_code == 302
+    assert client.post("/login", data={"email": email, "password": "brand new secret"}
+                       ).status_code == 302
+    # The link is used up: the password it was made for has changed.
+    client.post("/logout")
+    again = client.get(path)
+    assert again.status_code == 302 and "forgot" in again.headers["Location"]
+
+
+def test_password_reset_links_expire(app, client, world: World) -> None:
+    email = world.a.emails["applicant"]
+    client.post("/password/forgot", data={"email": email})
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage.body))
+    path = "/password/reset/" + body.split("/password/reset/")[1].split()[0]
+    import itsdangerous.timed as timed
+
+    real = timed.time.time
+    try:
+        timed.time.time = lambda: real() + app.config["PASSWORD_RESET_MAX_AGE"] + 5
+        response = client.get(path)
+    finally:
+        timed.time.time = real
+    assert response.status_code == 302 and "forgot" in response.headers["Location"]
+
+
+def test_reset_request_for_unknown_address_reveals_nothing(app, client, world) -> None:
+    response = client.post("/password/forgot", data={"email": "nobody@nowhere.example"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage)) is None
+
+
+def test_an_expired_session_keeps_what_was_typed(app, client, world: World) -> None:
+    """A POST from a signed-out user is parked; after sign-in the form comes back filled."""
+    path = f"/{world.a.slug}/admin/donors"
+    response = client.post(path, data={"name": "Typed before expiry", "short_name": "TBE",
+                                       "kind": "foundation"})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    client.post("/login", data={"email": world.a.emails["admin"], "password": PASSWORD})
+    page = client.get(path).get_data(as_text=True)
+    assert 'value="Typed before expiry"' in page
+
+
+def test_a_stale_csrf_token_keeps_what_was_typed(tmp_root, world: World) -> None:
+    from center import create_app
+    from tests.conftest import _test_settings
+
+    strict = create_app(_test_settings(tmp_root, WTF_CSRF_ENABLED=True))
+    client = strict.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"email": world.a.emails["admin"], "password": PASSWORD,
+                                "csrf_token": token})
+    path = f"/{world.a.slug}/admin/donors"
+    response = client.post(path, data={"name": "Kept despite CSRF", "short_name": "KDC",
+                                       "kind": "foundation", "csrf_token": "stale"})
+    assert response.status_code == 302
+    assert 'value="Kept despite CSRF"' in client.get(path).get_data(as_text=True)
+
+
+def test_logout_needs_a_post(client, world, login) -> None:
+    login(world.a.emails["officer"])
+    client.get("/logout", follow_redirects=True)
+    assert client.get(f"/{world.a.slug}/dashboard").status_code == 200
+    client.post("/logout")
+    assert client.get(f"/{world.a.slug}/dashboard").status_code == 302

@@ -1,0 +1,134 @@
+"""Fixtures shared by every test: the app on SQLite or PostgreSQL, clients, a two-tenant world.
+
+The database comes from ``DATABASE_URL`` (``make test`` runs the suite once on SQLite and
+once on PostgreSQL). The schema is created once per run; every test starts from empty
+tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from center import create_app
+from center.core.db import db, tenant_scope
+from tests.world import World, build_world
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+
+
+def _test_settings(tmp_root: Path, **extra: object) -> dict[str, object]:
+    return {
+        "CENTER_ENV": "test",
+        "DATABASE_URL": _database_url(tmp_root),
+        "STORAGE_URL": str(tmp_root / "files"),
+        "JOBS_EAGER": True,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def _reset_schema(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+        db.create_all()
+
+
+def _empty_tables(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                ))
+            else:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("center")
+
+
+@pytest.fixture(scope="session")
+def app(tmp_root: Path) -> Iterator[Flask]:
+    app = create_app(_test_settings(tmp_root))
+    _reset_schema(app)
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" in request.fixturenames:
+        _empty_tables(request.getfixturevalue("app"))
+
+
+@pytest.fixture()
+def ctx(app: Flask) -> Iterator[None]:
+    """Run the test inside an application context (for services and queries)."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def world(app: Flask) -> World:
+    """Two tenants, A and B, each with donors, institutes and a user in every role."""
+    with app.app_context():
+        built = build_world()
+        db.session.commit()
+        db.session.remove()
+    return built
+
+
+@pytest.fixture()
+def in_tenant(app: Flask, world: World) -> Iterator[World]:
+    """An application context scoped to tenant A of the world."""
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        yield world
+        db.session.remove()
+
+
+class Browser:
+    """Log a test client in as one of the world's users."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = "correct horse battery") -> FlaskClient:
+        response = self.client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return self.client
+
+
+@pytest.fixture()
+def login(client: FlaskClient, world: World):  # noqa: ANN201
+    """Return a function that signs the test client in as an e-mail address."""
+    return Browser(client).login

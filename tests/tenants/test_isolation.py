@@ -1,0 +1,133 @@
+"""Tenant isolation is a property of the data layer, checked on models and on every route."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from center.core.db import (
+    CrossTenantWrite,
+    TenantScoped,
+    TenantScopeMissing,
+    all_tenants,
+    db,
+    tenant_scope,
+)
+from center.tenants.models import Donor, Institute, Membership
+from tests.world import World
+
+
+def test_every_model_is_tenant_scoped_or_says_why_not(app) -> None:
+    unexplained = []
+    for mapper in db.Model.registry.mappers:
+        cls = mapper.class_
+        if issubclass(cls, TenantScoped):
+            column = cls.__table__.c.tenant_id
+            assert not column.nullable, f"{cls.__name__}.tenant_id must be NOT NULL"
+        elif not getattr(cls, "__tenant_scope__", "").startswith("global:"):
+            unexplained.append(cls.__name__)
+    assert unexplained == []
+
+
+def test_a_query_without_a_tenant_in_scope_fails_loudly(app, world: World) -> None:
+    with app.app_context(), pytest.raises(TenantScopeMissing):
+        db.session.scalars(select(Donor)).all()
+
+
+def test_queries_see_only_the_tenant_in_scope(app, world: World) -> None:
+    with app.app_context():
+        with tenant_scope(world.a.tenant_id):
+            names = db.session.scalars(select(Donor.name)).all()
+            assert names and all("alpha" in n for n in names)
+            assert db.session.get(Institute, world.b.institute_ids[0]) is None
+        with all_tenants():
+            assert len(db.session.scalars(select(Donor)).all()) == 4
+
+
+def test_relationship_loads_are_scoped_too(app, world: World) -> None:
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        donor = db.session.get(Donor, world.a.donor_ids[0])
+        assert all(m.tenant_id == world.a.tenant_id for m in donor.memberships)
+
+
+def test_bulk_updates_touch_only_the_tenant_in_scope(app, world: World) -> None:
+    from sqlalchemy import update
+
+    with app.app_context():
+        with tenant_scope(world.a.tenant_id):
+            db.session.execute(update(Institute).values(city="Changed"))
+            db.session.commit()
+        with all_tenants():
+            cities = dict(db.session.execute(select(Institute.id, Institute.city)).all())
+    assert {cities[i] for i in world.a.institute_ids} == {"Changed"}
+    assert "Changed" not in {cities[i] for i in world.b.institute_ids}
+
+
+def test_new_rows_take_the_tenant_in_scope_and_refuse_another(app, world: World) -> None:
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        institute = Institute(name="New", country_code="KZ")
+        db.session.add(institute)
+        db.session.flush()
+        assert institute.tenant_id == world.a.tenant_id
+        db.session.add(Institute(name="Smuggled", country_code="KZ", tenant_id=world.b.tenant_id))
+        with pytest.raises(CrossTenantWrite):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_memberships_are_per_tenant(app, world: World) -> None:
+    with app.app_context(), tenant_scope(world.b.tenant_id):
+        users = db.session.scalars(select(Membership.user_id)).all()
+    assert world.a.user_ids["officer"] not in users
+
+
+def _fill(rule, values: dict[str, int]) -> str | None:
+    path = rule.rule
+    for name in rule.arguments - {"tenant"}:
+        if name not in values:
+            return None
+        path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)
+    return path
+
+
+def _tenant_rules(app):
+    return [r for r in app.url_map.iter_rules() if "tenant" in r.arguments]
+
+
+def test_objects_of_another_tenant_are_404_on_every_route(app, world: World, login) -> None:
+    """A member of A with every role asks A's URLs for B's objects: all 404."""
+    client = login(world.a.emails["admin"])
+    checked = 0
+    for rule in _tenant_rules(app):
+        if not (rule.arguments - {"tenant"}):
+            continue
+        path = _fill(rule, world.b.ids)
+        assert path is not None, f"the world has no object for {rule.rule}: add it to tests/world"
+        path = path.replace("<tenant>", world.a.slug)
+        method = "GET" if "GET" in rule.methods else "POST"
+        for email in world.a.emails.values():
+            client.post("/logout")
+            login(email)
+            response = client.open(path, method=method)
+            assert response.status_code in (403, 404), (rule.rule, email, response.status_code)
+            assert response.status_code == 404 or email != world.a.emails["admin"] \
+                or "admin" not in rule.endpoint
+        checked += 1
+    assert checked >= 1
+
+
+def test_pages_of_another_tenant_are_404_for_non_members(app, world: World, login) -> None:
+    client = login(world.a.emails["admin"])
+    for rule in _tenant_rules(app):
+        view = app.view_functions[rule.endpoint]
+        if view.access == "public":
+            continue
+        path = _fill(rule, world.b.ids)
+        if path is None:
+            continue
+        path = path.replace("<tenant>", world.b.slug)
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(path, method=method)
+        assert response.status_code == 404, (rule.rule, response.status_code)

@@ -1,0 +1,3 @@
+from center import create_app
+
+app = create_app()
