@@ -28,6 +28,8 @@ BLUEPRINTS = (
     "center.auth",
     "center.tenants",
     "center.dashboard",
+    "center.calls",
+    "center.proposals",
 )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from center.auth import services as accounts
+from center.auth.models import User
+from center.calls.models import Call, CallDonor
 from center.core import clock
 from center.core.db import db, tenant_scope
 from center.core.jobs import Job
+from center.proposals import services as proposals
 from center.tenants import services as tenants
 from center.tenants.models import DonorKind, Role
 
@@ -67,11 +71,51 @@ def build_side(slug: str, countries: list[str], platform) -> Side:  # noqa: ANN0
             )
             side.emails[role] = email
             side.user_ids[role] = user.id
+        call = open_call(donor_ids=side.donor_ids, countries=countries)
+        side.ids["call_id"] = call.id
+        applicant = db.session.get(User, side.user_ids[Role.applicant])
+        proposal = proposals.start_proposal(call, by=applicant)
+        proposals.add_partner(proposal, institutes[0], lead=True, by=applicant)
+        side.ids["proposal_id"] = proposal.id
+        side.ids["section"] = "consortium"
+        side.ids["item_id"] = proposal.partners[0].id
+        side.ids["attachment_id"] = proposals.upload_attachment(
+            proposal, by=applicant, kind="cv", filename="cv.png", data=TINY_PNG).id
+        side.ids["transition"] = "submit"
+        invitation = proposals.invite_collaborator(
+            proposal, f"colleague@{slug}.example", by=applicant, tenant=tenant,
+            accept_url_for=lambda token: f"/invitations/{token}")
+        side.ids["token"] = invitation.token
         job = Job(task="world.example", created_at=clock.now())
         db.session.add(job)
         db.session.flush()
         side.ids["job_id"] = job.id
     return side
+
+
+#: The smallest valid PNG: one transparent pixel.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def open_call(*, donor_ids: list[int], countries: list[str], **fields) -> Call:  # noqa: ANN003
+    """Add a call open from yesterday for thirty days, with every donor offering 200,000."""
+    now = clock.now()
+    values = {"title": "Sustainable watersheds and public health", "description": "A call.",
+              "topics": ["Watersheds", "Public health"], "eligible_countries": countries,
+              "opens_at": now - dt.timedelta(days=1), "closes_at": now + dt.timedelta(days=30),
+              "budget_ceiling": 300_000_00, "max_duration_months": 36,
+              "overhead_cap_percent": 15, "required_attachments": ["cv"],
+              "rubric": [{"name": "Scientific merit", "weight": 60, "scale": 5},
+                         {"name": "Team", "weight": 40, "scale": 5}],
+              "created_at": now, **fields}
+    call = Call(**values)
+    call.donors = [CallDonor(donor_id=d, offered=200_000_00) for d in donor_ids]
+    db.session.add(call)
+    db.session.flush()
+    return call
 
 
 def build_world() -> World:

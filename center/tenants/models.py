@@ -185,3 +185,21 @@ class Donor(TenantScoped, db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="donor")
 
     __table_args__ = (UniqueConstraint("tenant_id", "short_name"),)
+
+
+class VisaRule(TenantScoped, db.Model):
+    """Whether a citizen of one country needs a visa / invitation letter to travel to another.
+
+    Edited by the tenant administrator; absent pairs mean "visa and invitation needed",
+    the cautious default for planning.
+    """
+
+    __tablename__ = "visa_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizenship: Mapped[str] = mapped_column(String(2))
+    destination: Mapped[str] = mapped_column(String(2))
+    visa_required: Mapped[bool] = mapped_column(default=True)
+    invitation_required: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "citizenship", "destination"),)

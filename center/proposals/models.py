@@ -1,0 +1,373 @@
+"""Proposals and everything an applicant writes into one: consortium, team, work plan,
+budget, travel, IP plan, attachments, and the frozen versions made at each submission.
+
+Status changes go through `center.proposals.workflow` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+
+if TYPE_CHECKING:
+    from center.auth.models import User
+    from center.calls.models import Call
+    from center.tenants.models import Donor, Institute
+
+
+class ProposalStatus(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    screening = "screening"
+    changes_requested = "changes_requested"
+    ineligible = "ineligible"
+    concurrence = "concurrence"
+    objected = "objected"
+    under_review = "under_review"
+    reviewed = "reviewed"
+    rejected = "rejected"
+    funding = "funding"
+    approved = "approved"
+    agreement_issued = "agreement_issued"
+    active = "active"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+#: The applicant may edit only in these states.
+EDITABLE_STATES = frozenset({ProposalStatus.draft, ProposalStatus.changes_requested})
+#: A decision has been taken; withdrawal is no longer possible.
+DECIDED_STATES = frozenset({
+    ProposalStatus.ineligible, ProposalStatus.objected, ProposalStatus.rejected,
+    ProposalStatus.approved, ProposalStatus.agreement_issued, ProposalStatus.active,
+    ProposalStatus.closed, ProposalStatus.withdrawn,
+})
+#: Proposals that compete for effort and funding (for effort and duplicate checks).
+PENDING_OR_ACTIVE_STATES = frozenset(ProposalStatus) - frozenset({
+    ProposalStatus.draft, ProposalStatus.ineligible, ProposalStatus.objected,
+    ProposalStatus.rejected, ProposalStatus.withdrawn, ProposalStatus.closed,
+})
+
+_STATUS_VALUES = ", ".join(f"'{s}'" for s in ProposalStatus)
+
+
+class BudgetCategory(enum.StrEnum):
+    personnel = "personnel"
+    equipment = "equipment"
+    materials = "materials"
+    travel = "travel"
+    subcontracts = "subcontracts"
+    overhead = "overhead"
+
+
+class ForegroundIP(enum.StrEnum):
+    joint = "joint"  #: owned jointly by the consortium
+    inventor = "inventor"  #: owned by the inventing institute
+    licensed_to_donors = "licensed_to_donors"  #: owned by institutes, licensed to donors
+
+
+class Proposal(TenantScoped, Versioned, db.Model):
+    """An application to one call by a consortium. Status changes go through
+    `center.proposals.workflow`; content changes through `center.proposals.services`."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[ProposalStatus] = mapped_column(String(20), default=ProposalStatus.draft,
+                                                   index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    acronym: Mapped[str] = mapped_column(String(40), default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+    topic: Mapped[str] = mapped_column(String(200), default="")
+    duration_months: Mapped[int | None] = mapped_column()
+    # IP plan
+    foreground_ip: Mapped[ForegroundIP | None] = mapped_column(String(30))
+    foreground_ip_terms: Mapped[str] = mapped_column(Text, default="")
+    publication_policy: Mapped[str] = mapped_column(Text, default="")
+    #: Who last changed each section: {"budget": {"by": "Name", "at": "iso"}}.
+    section_edits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Number of the last submitted version; 0 while never submitted.
+    version_no: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    partners: Mapped[list[ProposalInstitute]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalInstitute.id")
+    team: Mapped[list[TeamMember]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="TeamMember.id")
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Task.id")
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="BudgetLine.id")
+    trips: Mapped[list[Trip]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Trip.id")
+    background_ip: Mapped[list[BackgroundIP]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="BackgroundIP.id")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Attachment.id")
+    collaborators: Mapped[list[Collaborator]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Collaborator.id")
+    versions: Mapped[list[ProposalVersion]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalVersion.number")
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="known_status"),
+        CheckConstraint("(status = 'draft') OR (submitted_at IS NOT NULL)",
+                        name="submitted_has_time"),
+        CheckConstraint("(status = 'withdrawn') = (withdrawn_at IS NOT NULL)",
+                        name="withdrawn_has_time"),
+    )
+
+    @property
+    def lead(self) -> ProposalInstitute | None:
+        return next((p for p in self.partners if p.is_lead), None)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATES
+
+    @property
+    def total_budget(self) -> int:
+        return sum(line.amount for line in self.budget_lines)
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted({p.institute.country_code for p in self.partners})
+
+
+class ProposalInstitute(TenantScoped, db.Model):
+    """An institute of the consortium; exactly one is the lead."""
+
+    __tablename__ = "proposal_institutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    is_lead: Mapped[bool] = mapped_column(default=False)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="partners")
+    institute: Mapped[Institute] = relationship()
+
+    __table_args__ = (UniqueConstraint("proposal_id", "institute_id"),)
+
+
+class TeamMember(TenantScoped, db.Model):
+    """A scientist on the team, with role, institute and citizenship."""
+
+    __tablename__ = "team_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(30))  #: principal_investigator, scientist, ...
+    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    citizenship: Mapped[str] = mapped_column(String(2))
+    birth_year: Mapped[int | None] = mapped_column()
+
+    proposal: Mapped[Proposal] = relationship(back_populates="team")
+    institute: Mapped[Institute] = relationship()
+    efforts: Mapped[list[TaskEffort]] = relationship(back_populates="member",
+                                                     cascade="all, delete-orphan")
+
+
+class Task(TenantScoped, db.Model):
+    """A work-plan task carried out by one institute over a span of months."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    start_month: Mapped[int] = mapped_column(default=1)
+    end_month: Mapped[int] = mapped_column(default=1)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="tasks")
+    institute: Mapped[Institute] = relationship()
+    efforts: Mapped[list[TaskEffort]] = relationship(back_populates="task",
+                                                     cascade="all, delete-orphan")
+
+    __table_args__ = (CheckConstraint("end_month >= start_month", name="months_in_order"),)
+
+
+class TaskEffort(TenantScoped, db.Model):
+    """Working days one team member spends on one task."""
+
+    __tablename__ = "task_efforts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id", ondelete="CASCADE"),
+                                           index=True)
+    days: Mapped[int] = mapped_column()
+
+    task: Mapped[Task] = relationship(back_populates="efforts")
+    member: Mapped[TeamMember] = relationship(back_populates="efforts")
+
+    __table_args__ = (UniqueConstraint("task_id", "member_id"),
+                      CheckConstraint("days > 0", name="positive_days"))
+
+
+class BudgetLine(TenantScoped, db.Model):
+    """A budget line in minor units, split between the call's donors."""
+
+    __tablename__ = "budget_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    category: Mapped[BudgetCategory] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="budget_lines")
+    splits: Mapped[list[BudgetSplit]] = relationship(
+        back_populates="line", cascade="all, delete-orphan", order_by="BudgetSplit.id")
+
+    __table_args__ = (CheckConstraint("amount > 0", name="positive_amount"),)
+
+
+class BudgetSplit(TenantScoped, db.Model):
+    """The part of a budget line one donor is asked to fund."""
+
+    __tablename__ = "budget_splits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id", ondelete="CASCADE"),
+                                         index=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    line: Mapped[BudgetLine] = relationship(back_populates="splits")
+    donor: Mapped[Donor] = relationship()
+
+    __table_args__ = (UniqueConstraint("line_id", "donor_id"),
+                      CheckConstraint("amount >= 0", name="split_not_negative"))
+
+
+class Trip(TenantScoped, db.Model):
+    """A planned trip; visa and invitation needs are derived from the tenant's visa rules."""
+
+    __tablename__ = "trips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey("team_members.id", ondelete="CASCADE"))
+    origin_country: Mapped[str] = mapped_column(String(2))
+    origin_city: Mapped[str] = mapped_column(String(120), default="")
+    destination_country: Mapped[str] = mapped_column(String(2))
+    destination_city: Mapped[str] = mapped_column(String(120), default="")
+    depart_on: Mapped[dt.date] = mapped_column()
+    return_on: Mapped[dt.date] = mapped_column()
+    purpose: Mapped[str] = mapped_column(Text)
+    visa_needed: Mapped[bool] = mapped_column(default=True)
+    invitation_needed: Mapped[bool] = mapped_column(default=True)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="trips")
+    traveller: Mapped[TeamMember] = relationship()
+
+    __table_args__ = (CheckConstraint("return_on >= depart_on", name="dates_in_order"),)
+
+
+class BackgroundIP(TenantScoped, db.Model):
+    """Intellectual property a party brings into the project."""
+
+    __tablename__ = "background_ip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    description: Mapped[str] = mapped_column(Text)
+    restrictions: Mapped[str] = mapped_column(Text, default="")
+
+    proposal: Mapped[Proposal] = relationship(back_populates="background_ip")
+    institute: Mapped[Institute] = relationship()
+
+
+class Attachment(TenantScoped, db.Model):
+    """An uploaded file, kept in storage under ``storage_key`` with its sha256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+    proposal: Mapped[Proposal] = relationship(back_populates="attachments")
+
+
+class Collaborator(TenantScoped, db.Model):
+    """A co-applicant invited by e-mail to edit the proposal with the lead applicant."""
+
+    __tablename__ = "collaborators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    email: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="collaborators")
+
+    __table_args__ = (UniqueConstraint("proposal_id", "email"),)
+
+
+class ProposalVersion(TenantScoped, db.Model):
+    """An immutable snapshot made at each submission (v1, v2 ... after requested changes)."""
+
+    __tablename__ = "proposal_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    number: Mapped[int] = mapped_column()
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    proposal: Mapped[Proposal] = relationship(back_populates="versions")
+
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)

@@ -1,0 +1,456 @@
+"""The proposal pages: start, edit by section, submit, withdraw, files, co-applicants."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from babel import Locale
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from center.calls.models import ATTACHMENT_KINDS, Call
+from center.core import clock, money
+from center.core.db import db
+from center.extensions import current_storage
+from center.proposals import bp, services, workflow
+from center.proposals.forms import (
+    AttachmentForm,
+    BackgroundIPForm,
+    InviteForm,
+    IPPlanForm,
+    OverviewForm,
+    PartnerForm,
+    ProposeInstituteForm,
+    TaskForm,
+    TeamMemberForm,
+    TransitionForm,
+    TripForm,
+    budget_line_form,
+)
+from center.proposals.models import (
+    Attachment,
+    BackgroundIP,
+    BudgetCategory,
+    BudgetLine,
+    Proposal,
+    ProposalInstitute,
+    ProposalStatus,
+    Task,
+    TeamMember,
+    Trip,
+)
+from center.proposals.permissions import can_edit, can_invite, can_view
+from center.tenants import services as tenants
+from center.tenants.models import Institute, Role, country_name
+from center.tenants.permissions import current_roles, roles
+
+ITEM_MODELS = {"consortium": ProposalInstitute, "team": TeamMember, "workplan": Task,
+               "budget": BudgetLine, "travel": Trip, "ip": BackgroundIP}
+
+
+def get_proposal_or_404(proposal_id: int, *, edit: bool = False) -> Proposal:
+    """Load a proposal of this tenant the user may see (or edit); 404 otherwise."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not can_view(current_user, proposal, current_roles()):
+        abort(404)
+    if edit and not can_edit(current_user, proposal):
+        abort(403)
+    return proposal
+
+
+@bp.route("/<tenant>/proposals/")
+@roles(Role.applicant)
+def mine():
+    proposals = services.my_proposals(current_user)
+    return render_template("proposals/mine.html", proposals=proposals,
+                           problems={p.id: services.checklist(p) for p in proposals
+                                     if p.is_editable})
+
+
+@bp.route("/<tenant>/proposals/all")
+@roles(Role.officer, Role.admin)
+def all():  # noqa: A001 - the endpoint's name in the menu
+    status = request.args.get("status", "")
+    search = request.args.get("q", "").strip()
+    query = select(Proposal).where(Proposal.status != ProposalStatus.draft)
+    if status in ProposalStatus.__members__:
+        query = query.where(Proposal.status == status)
+    if search:
+        query = query.where(Proposal.title.ilike(f"%{search}%"))
+    page = db.paginate(query.order_by(Proposal.submitted_at.desc()), per_page=25,
+                       error_out=False)
+    return render_template("proposals/all.html", page=page, status=status, search=search,
+                           statuses=list(ProposalStatus))
+
+
+@bp.route("/<tenant>/proposals/new/<int:call_id>", methods=["GET", "POST"])
+@roles(Role.applicant)
+def start(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    form = TransitionForm(version="0")
+    if form.validate_on_submit():
+        try:
+            proposal = services.start_proposal(call, by=current_user)
+        except services.ProposalError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("calls.detail", call_id=call.id))
+        db.session.commit()
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id, section="overview"))
+    return render_template("proposals/start.html", call=call, form=form,
+                           open=call.is_open(clock.now()))
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>")
+@roles(Role.applicant, Role.officer, Role.admin)
+def show(proposal_id: int):
+    proposal = get_proposal_or_404(proposal_id)
+    return render_template(
+        "proposals/show.html", proposal=proposal, problems=services.checklist(proposal),
+        totals=services.budget_totals(proposal), form=TransitionForm(version=proposal.version),
+        transitions=workflow.allowed(proposal, current_roles()), can_edit=can_edit(
+            current_user, proposal), currency=g.tenant.currency, money=money.format_money,
+    )
+
+
+def _choices_institutes(proposal: Proposal, *, consortium_only: bool) -> list[tuple[int, str]]:
+    if consortium_only:
+        return [(p.institute_id, p.institute.name) for p in proposal.partners]
+    eligible = set(proposal.call.eligible_countries)
+    return [(i.id, f"{i.name} ({country_name(i.country_code)})"
+             + ("" if i.verified else " — " + _("awaiting confirmation")))
+            for i in tenants.institutes() if i.country_code in eligible]
+
+
+def _countries() -> list[tuple[str, str]]:
+    names = Locale("en").territories
+    return sorted(((code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha()), key=lambda c: c[1])
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/edit/<section>", methods=["GET", "POST"])
+@roles(Role.applicant)
+def edit(proposal_id: int, section: str):
+    if section not in services.SECTIONS:
+        abort(404)
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    handler = SECTION_HANDLERS[section]
+    result = handler(proposal)
+    if not isinstance(result, dict):
+        return result  # a redirect after a successful save
+    return render_template(f"proposals/edit_{section}.html", proposal=proposal, section=section,
+                           sections=services.SECTIONS, problems=services.checklist(proposal),
+                           edits=proposal.section_edits or {}, currency=g.tenant.currency,
+                           money=money.format_money, **result)
+
+
+def _saved(proposal: Proposal, section: str, message: str | None = None):  # noqa: ANN202
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Someone saved this proposal at the same moment. Reload and check."), "error")
+    else:
+        flash(message or _("Saved."), "success")
+    return redirect(url_for("proposals.edit", proposal_id=proposal.id, section=section))
+
+
+#: Section fields stored as NULL when left empty; every other one is text, stored as "".
+NULLABLE_FIELDS = {"duration_months", "foreground_ip"}
+
+
+def _clean(name: str, value: Any) -> Any:
+    if name in NULLABLE_FIELDS:
+        return value or None
+    return "" if value is None else value
+
+
+def _single_form_section(proposal: Proposal, section: str, form: Any,
+                         fields: list[str]) -> Any:
+    if form.validate_on_submit():
+        try:
+            services.update_sections(
+                proposal, section, by=current_user,
+                expected_revision=int(form.revision.data or 0),
+                **{name: _clean(name, getattr(form, name).data) for name in fields})
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            form.revision.data = services.section_revision(proposal, section)
+            return {"form": form, "conflict": True}
+        return _saved(proposal, section)
+    if request.method == "GET" and not form.restored:
+        form.revision.data = services.section_revision(proposal, section)
+    return {"form": form}
+
+
+def _overview(proposal: Proposal) -> Any:
+    form = OverviewForm(obj=proposal if request.method == "GET" else None)
+    form.topic.choices = [("", "—")] + [(t, t) for t in proposal.call.topics]
+    return _single_form_section(proposal, "overview", form, [
+        "title", "acronym", "topic", "abstract", "objectives", "keywords", "duration_months"])
+
+
+def _ip(proposal: Proposal) -> Any:
+    form = IPPlanForm(obj=proposal if request.method == "GET" else None)
+    result = _single_form_section(proposal, "ip", form, [
+        "foreground_ip", "foreground_ip_terms", "publication_policy"])
+    if not isinstance(result, dict):
+        return result
+    item_form = BackgroundIPForm(prefix="bg")
+    item_form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
+    if request.form.get("action") == "add_background" and item_form.validate_on_submit():
+        services.add_background_ip(proposal, by=current_user,
+                                   institute_id=item_form.institute_id.data,
+                                   description=item_form.description.data,
+                                   restrictions=item_form.restrictions.data or "")
+        return _saved(proposal, "ip")
+    return {**result, "item_form": item_form}
+
+
+def _add_section(proposal: Proposal, section: str, form: Any, add: Any) -> Any:
+    """Handle a list section: the form adds one row; errors stay next to the fields."""
+    if form.validate_on_submit():
+        try:
+            add()
+        except services.ProposalError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            return {"form": form}
+        return _saved(proposal, section, _("Added."))
+    return {"form": form}
+
+
+def _consortium(proposal: Proposal) -> Any:
+    form = PartnerForm()
+    form.institute_id.choices = _choices_institutes(proposal, consortium_only=False)
+    propose = ProposeInstituteForm(prefix="new")
+    propose.country_code.choices = [(c, country_name(c)) for c in proposal.call.eligible_countries]
+    if request.form.get("action") == "propose":
+        if propose.validate_on_submit():
+            institute = tenants.add_institute(by=current_user, verified=False,
+                                              name=propose.name.data,
+                                              country_code=propose.country_code.data,
+                                              city=propose.city.data or "")
+            db.session.flush()
+            services.add_partner(proposal, institute, lead=not proposal.partners,
+                                 by=current_user)
+            return _saved(proposal, "consortium", _("Institute proposed and added; an officer "
+                                                    "will confirm it."))
+        return {"form": form, "propose": propose}
+
+    def add() -> None:
+        institute = db.get_or_404(Institute, form.institute_id.data)
+        services.add_partner(proposal, institute, lead=form.role.data == "lead",
+                             by=current_user)
+
+    return {**_add_section(proposal, "consortium", form, add), "propose": propose}
+
+
+def _team(proposal: Proposal) -> Any:
+    form = TeamMemberForm()
+    form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
+    form.citizenship.choices = _countries()
+    return _add_section(proposal, "team", form, lambda: services.add_team_member(
+        proposal, by=current_user, name=form.name.data, email=form.email.data or "",
+        role=form.role.data, institute_id=form.institute_id.data,
+        citizenship=form.citizenship.data))
+
+
+def _workplan(proposal: Proposal) -> Any:
+    form = TaskForm()
+    form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
+    efforts = {m.id: request.form.get(f"days_{m.id}", type=int) or 0 for m in proposal.team}
+    if any(d < 0 for d in efforts.values()):
+        form.form_errors.append(_("Working days cannot be negative."))
+        return {"form": form, "efforts": services.effort_by_member(proposal)}
+    result = _add_section(proposal, "workplan", form, lambda: services.add_task(
+        proposal, by=current_user, efforts=efforts, title=form.title.data,
+        description=form.description.data or "", institute_id=form.institute_id.data,
+        start_month=form.start_month.data, end_month=form.end_month.data))
+    if isinstance(result, dict):
+        result["efforts"] = services.effort_by_member(proposal)
+    return result
+
+
+def _budget(proposal: Proposal) -> Any:
+    currency = g.tenant.currency
+    donors = [(d.donor_id, d.donor.name) for d in proposal.call.donors]
+    form = budget_line_form(donors, currency)
+    if form.validate_on_submit():
+        try:
+            amount = money.to_minor(form.amount.data, currency)
+            splits = {d: money.to_minor(getattr(form, f"split_{d}").data or Decimal(0), currency)
+                      for d, _name in donors}
+        except ValueError:
+            form.amount.errors.append(_("Use at most two decimals."))
+        else:
+            asked = sum(splits.values())
+            if asked != amount:
+                form.amount.errors.append(_(
+                    "The donors' shares add up to %(asked)s, not %(amount)s.",
+                    asked=money.format_money(asked, currency),
+                    amount=money.format_money(amount, currency)))
+            else:
+                services.add_budget_line(proposal, by=current_user,
+                                         category=BudgetCategory(form.category.data),
+                                         description=form.description.data, amount=amount,
+                                         splits=splits)
+                return _saved(proposal, "budget", _("Budget line added."))
+    return {"form": form, "donors": donors, "totals": services.budget_totals(proposal),
+            "split_fields": [getattr(form, f"split_{d}") for d, _n in donors],
+            "budget_problems": services.budget_problems(proposal)}
+
+
+def _travel(proposal: Proposal) -> Any:
+    form = TripForm()
+    form.traveller_id.choices = [(m.id, m.name) for m in proposal.team]
+    form.origin_country.choices = form.destination_country.choices = _countries()
+
+    def add() -> None:
+        traveller = next(m for m in proposal.team if m.id == form.traveller_id.data)
+        services.add_trip(proposal, by=current_user, traveller=traveller,
+                          origin_country=form.origin_country.data,
+                          origin_city=form.origin_city.data or "",
+                          destination_country=form.destination_country.data,
+                          destination_city=form.destination_city.data or "",
+                          depart_on=form.depart_on.data, return_on=form.return_on.data,
+                          purpose=form.purpose.data)
+
+    return _add_section(proposal, "travel", form, add)
+
+
+def _attachments(proposal: Proposal) -> Any:
+    form = AttachmentForm()
+    form.kind.choices = [(k, _(v)) for k, v in ATTACHMENT_KINDS.items()]
+    invite = InviteForm(prefix="invite")
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            services.upload_attachment(proposal, by=current_user, kind=form.kind.data,
+                                       filename=upload.filename or "file",
+                                       data=upload.read())
+        except services.ProposalError as exc:
+            db.session.rollback()
+            form.file.errors.append(str(exc))
+        else:
+            return _saved(proposal, "attachments", _("File uploaded."))
+    return {"form": form, "invite": invite, "kinds": ATTACHMENT_KINDS,
+            "can_invite": can_invite(current_user, proposal)}
+
+
+SECTION_HANDLERS = {"overview": _overview, "consortium": _consortium, "team": _team,
+                    "workplan": _workplan, "budget": _budget, "travel": _travel, "ip": _ip,
+                    "attachments": _attachments}
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/edit/<section>/<int:item_id>/remove",
+          methods=["POST"])
+@roles(Role.applicant)
+def remove(proposal_id: int, section: str, item_id: int):
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    model = ITEM_MODELS.get(section) or abort(404)
+    item = db.session.get(model, item_id)
+    if item is None or item.proposal_id != proposal.id:
+        abort(404)
+    try:
+        services.remove_item(proposal, section, item, by=current_user)
+    except services.ProposalError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id, section=section))
+    return _saved(proposal, section, _("Removed."))
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/files/<int:attachment_id>")
+@roles(Role.applicant, Role.officer, Role.admin)
+def download(proposal_id: int, attachment_id: int):
+    proposal = get_proposal_or_404(proposal_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.proposal_id != proposal.id:
+        abort(404)
+    storage = current_storage()
+    url = storage.download_url(attachment.storage_key, filename=attachment.filename,
+                               content_type=attachment.content_type)
+    if url:
+        return redirect(url)
+    return send_file(BytesIO(storage.get(attachment.storage_key)),
+                     mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename)
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/invite", methods=["POST"])
+@roles(Role.applicant)
+def invite(proposal_id: int):
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    if not can_invite(current_user, proposal):
+        abort(403)
+    form = InviteForm(prefix="invite")
+    if not form.validate_on_submit():
+        flash(_("Give a valid e-mail address to invite."), "error")
+    else:
+        try:
+            services.invite_collaborator(
+                proposal, form.email.data, by=current_user, tenant=g.tenant,
+                accept_url_for=lambda token: url_for("proposals.accept", token=token,
+                                                     _external=True))
+        except services.ProposalError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+    return redirect(url_for("proposals.edit", proposal_id=proposal.id, section="attachments"))
+
+
+@bp.route("/<tenant>/invitations/<token>", methods=["GET", "POST"])
+@roles(Role.applicant)
+def accept(token: str):
+    invitation = services.find_invitation(token) or abort(404)
+    form = TransitionForm(version="0")
+    if form.validate_on_submit():
+        try:
+            proposal = services.accept_invitation(invitation, user=current_user)
+        except services.ProposalError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("proposals.mine"))
+        db.session.commit()
+        flash(_("You can now edit this proposal."), "success")
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    return render_template("proposals/accept.html", form=form, invitation=invitation)
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/do/<transition>", methods=["POST"])
+@roles(*Role)
+def transition(proposal_id: int, transition: str):
+    """Fire a workflow transition; a double submission is recognised, not repeated."""
+    proposal = get_proposal_or_404(proposal_id)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    t = workflow.TRANSITIONS.get(transition) or abort(404)
+    if t.roles & {Role.applicant} and not can_view(current_user, proposal, frozenset()):
+        abort(403)
+    if proposal.status == t.target and str(proposal.version) != form.version.data:
+        flash(_("This was already done: the proposal is %(status)s.",
+                status=proposal.status.replace("_", " ")), "info")
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    try:
+        workflow.fire(proposal, transition, by=current_user, roles=current_roles(),
+                      expected_version=int(form.version.data), reason=form.reason.data or "")
+        db.session.commit()
+    except workflow.GuardFailed as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            flash(problem, "error")
+    except (workflow.TransitionError, StaleDataError) as exc:
+        db.session.rollback()
+        flash(str(exc) if isinstance(exc, workflow.TransitionError) else
+              _("Someone changed this proposal at the same moment. Reload and check."), "error")
+    else:
+        flash(_("Done: the proposal is now %(status)s.",
+                status=proposal.status.replace("_", " ")), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))

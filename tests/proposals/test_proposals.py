@@ -1,0 +1,240 @@
+"""The applicant's path: write a proposal, be told what is wrong, submit once, withdraw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from center.core import clock
+from center.core.audit import AuditEvent
+from center.core.db import db, tenant_scope
+from center.core.notifications import OutboxMessage
+from center.proposals import services, workflow
+from center.proposals.models import BudgetLine, Proposal, ProposalStatus, ProposalVersion
+from center.tenants.models import Institute, Role, VisaRule
+from tests.world import TINY_PNG, World
+
+ABSTRACT = " ".join(["Tuberculosis surveillance across the region with genomic methods."] * 8)
+
+
+def _complete(proposal: Proposal, applicant, world_side) -> None:  # noqa: ANN001
+    """Fill every section of a world proposal so that it can be submitted."""
+    services.update_sections(proposal, "overview", by=applicant, expected_revision=None,
+                             title="Genomic TB surveillance", abstract=ABSTRACT,
+                             objectives="Map drug resistance.", keywords="tuberculosis, genomics",
+                             duration_months=24)
+    second = db.session.get(Institute, world_side.institute_ids[1])
+    services.add_partner(proposal, second, lead=False, by=applicant)
+    pi = services.add_team_member(proposal, by=applicant, name="Aigerim Nurlanovna",
+                                  role="principal_investigator",
+                                  institute_id=world_side.institute_ids[0], citizenship="KZ")
+    services.add_task(proposal, by=applicant, efforts={pi.id: 120}, title="Sequencing",
+                      institute_id=world_side.institute_ids[0], start_month=1, end_month=12)
+    d1, d2 = world_side.donor_ids
+    services.add_budget_line(proposal, by=applicant, category="personnel",
+                             description="Salaries", amount=100_000_00,
+                             splits={d1: 60_000_00, d2: 40_000_00})
+    services.update_sections(proposal, "ip", by=applicant, expected_revision=None,
+                             foreground_ip="joint", publication_policy="Open access.")
+
+
+@pytest.fixture()
+def draft(in_tenant: World):
+    from center.auth.models import User
+
+    applicant = db.session.get(User, in_tenant.a.user_ids[Role.applicant])
+    proposal = db.session.get(Proposal, in_tenant.a.ids["proposal_id"])
+    _complete(proposal, applicant, in_tenant.a)
+    db.session.commit()
+    return proposal, applicant
+
+
+def test_a_complete_proposal_has_an_empty_checklist(draft) -> None:
+    proposal, _applicant = draft
+    assert services.checklist(proposal) == []
+
+
+def test_submission_freezes_a_version_and_emails_a_confirmation(draft) -> None:
+    proposal, applicant = draft
+    workflow.fire(proposal, "submit", by=applicant, roles=frozenset({Role.applicant}),
+                  expected_version=proposal.version)
+    db.session.commit()
+    assert proposal.status == ProposalStatus.submitted and proposal.version_no == 1
+    version = db.session.scalar(select(ProposalVersion))
+    assert version.snapshot["budget"][0]["splits"] == {"D1": 60_000_00, "D2": 40_000_00}
+    assert db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.subject.like("Proposal received%"))) is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.submit"))
+    assert (event.from_state, event.to_state) == ("draft", "submitted")
+    with pytest.raises(services.NotEditable):
+        services.update_sections(proposal, "overview", by=applicant, expected_revision=None,
+                                 title="Changed after submission")
+
+
+def test_submission_is_refused_after_the_call_closed(draft) -> None:
+    proposal, applicant = draft
+    with clock.frozen_at(proposal.call.closes_at + dt.timedelta(seconds=1)), \
+            pytest.raises(workflow.GuardFailed, match="call closed"):
+        workflow.fire(proposal, "submit", by=applicant, roles=frozenset({Role.applicant}))
+    db.session.rollback()
+    assert db.session.get(Proposal, proposal.id).status == ProposalStatus.draft
+
+
+def test_an_institute_outside_the_eligible_countries_blocks_submission(draft) -> None:
+    proposal, applicant = draft
+    outsider = Institute(name="Institute far away", country_code="FR")
+    db.session.add(outsider)
+    db.session.flush()
+    services.add_partner(proposal, outsider, lead=False, by=applicant)
+    assert any("country this call does not fund" in p.message
+               for p in services.checklist(proposal))
+
+
+def test_budget_over_the_ceiling_and_overhead_cap_are_reported(draft) -> None:
+    proposal, applicant = draft
+    d1, d2 = proposal.call.donors[0].donor_id, proposal.call.donors[1].donor_id
+    services.add_budget_line(proposal, by=applicant, category="overhead",
+                             description="Overhead", amount=300_000_00,
+                             splits={d1: 150_000_00, d2: 150_000_00})
+    messages = [p.message for p in services.budget_problems(proposal)]
+    assert any("above the call's ceiling" in m for m in messages)
+    assert any("Overhead is above 15%" in m for m in messages)
+    assert any("more than it offers" in m for m in messages)
+
+
+def test_a_split_that_does_not_add_up_is_refused_and_stores_nothing(draft) -> None:
+    proposal, applicant = draft
+    d1 = proposal.call.donors[0].donor_id
+    before = db.session.scalar(select(func.count()).select_from(BudgetLine))
+    with pytest.raises(services.ProposalError, match="add up"):
+        services.add_budget_line(proposal, by=applicant, category="equipment",
+                                 description="Sequencer", amount=50_000_00,
+                                 splits={d1: 40_000_00})
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == before
+
+
+def test_visa_needs_follow_the_tenant_table(draft) -> None:
+    proposal, applicant = draft
+    db.session.add(VisaRule(citizenship="KZ", destination="KR", visa_required=False,
+                            invitation_required=True))
+    pi = proposal.team[0]
+    base = {"origin_country": "KZ", "depart_on": dt.date(2027, 3, 1),
+            "return_on": dt.date(2027, 3, 10), "purpose": "Workshop"}
+    to_korea = services.add_trip(proposal, by=applicant, traveller=pi,
+                                 destination_country="KR", **base)
+    to_japan = services.add_trip(proposal, by=applicant, traveller=pi,
+                                 destination_country="JP", **base)
+    assert (to_korea.visa_needed, to_korea.invitation_needed) == (False, True)
+    assert (to_japan.visa_needed, to_japan.invitation_needed) == (True, True)
+
+
+def test_a_stale_section_save_is_refused(draft) -> None:
+    proposal, applicant = draft
+    loaded_at = services.section_revision(proposal, "overview")
+    services.update_sections(proposal, "overview", by=applicant, expected_revision=loaded_at,
+                             title="First tab")
+    with pytest.raises(services.StaleEdit, match="after you opened it"):
+        services.update_sections(proposal, "overview", by=applicant,
+                                 expected_revision=loaded_at, title="Second tab")
+    assert proposal.title == "First tab"
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"MZ\x90\x00 this is really an executable", "whatever its name says"),
+    (b"<html><script>alert(1)</script></html>", "whatever its name says"),
+    (b"", "empty"),
+])
+def test_disguised_or_empty_files_are_refused(draft, data: bytes, message: str) -> None:
+    proposal, applicant = draft
+    with pytest.raises(services.UploadRejected, match=message):
+        services.upload_attachment(proposal, by=applicant, kind="cv", filename="cv.pdf",
+                                   data=data)
+
+
+def test_an_oversized_file_is_refused(app, draft) -> None:
+    proposal, applicant = draft
+    too_big = TINY_PNG + b"\0" * app.config["UPLOAD_MAX_BYTES"]
+    with pytest.raises(services.UploadRejected, match="the limit is"):
+        services.upload_attachment(proposal, by=applicant, kind="cv", filename="big.png",
+                                   data=too_big)
+
+
+# --- through the web -----------------------------------------------------------------------
+
+def _page(client, world: World, section: str) -> str:  # noqa: ANN001
+    return client.get(f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/{section}"
+                      ).get_data(as_text=True)
+
+
+def test_two_tabs_saving_the_overview_conflict_and_keep_the_typed_text(client, world, login
+                                                                       ) -> None:
+    login(world.a.emails["applicant"])
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/overview"
+    form = {"revision": "0", "title": "Saved by tab one", "duration_months": "24"}
+    assert client.post(url, data=form).status_code == 302
+    second = client.post(url, data={**form, "title": "Typed in tab two"})
+    html = second.get_data(as_text=True)
+    assert second.status_code == 200
+    assert "after you opened it" in html and 'value="Typed in tab two"' in html
+    assert "Saved by tab one" in _page(client, world, "overview")
+
+
+def test_a_disguised_upload_is_explained_next_to_the_field(client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/attachments"
+    response = client.post(url, data={"kind": "cv", "file": (io.BytesIO(b"MZ fake"), "cv.pdf")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="file-error"' in html
+    assert "whatever its name says" in html
+
+
+def test_a_budget_split_error_is_shown_and_nothing_is_stored(app, client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    d1, d2 = world.a.donor_ids
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/budget"
+    response = client.post(url, data={"category": "equipment", "description": "Sequencer",
+                                      "amount": "1000.00", f"split_{d1}": "600",
+                                      f"split_{d2}": "300"})
+    html = response.get_data(as_text=True)
+    assert 'id="amount-error"' in html and "add up to" in html
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == 0
+
+
+def test_double_submission_makes_one_version(app, client, world, login) -> None:
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        from center.auth.models import User
+
+        applicant = db.session.get(User, world.a.user_ids[Role.applicant])
+        proposal = db.session.get(Proposal, world.a.ids["proposal_id"])
+        _complete(proposal, applicant, world.a)
+        db.session.commit()
+        version = proposal.version
+    login(world.a.emails["applicant"])
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/do/submit"
+    first = client.post(url, data={"version": str(version)}, follow_redirects=True)
+    second = client.post(url, data={"version": str(version)}, follow_redirects=True)
+    assert "now submitted" in first.get_data(as_text=True)
+    assert "already done" in second.get_data(as_text=True)
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(ProposalVersion)) == 1
+
+
+def test_an_applicant_cannot_see_another_applicants_proposal(app, client, world, login) -> None:
+    from center.auth import services as accounts
+    from center.tenants.models import Tenant
+
+    with app.app_context():
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        with tenant_scope(tenant.id):
+            other = accounts.create_user("other@alpha.example", "Other", "correct horse battery")
+            accounts.add_membership(other, tenant, Role.applicant, by=None)
+            db.session.commit()
+    login("other@alpha.example")
+    response = client.get(f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}")
+    assert response.status_code == 404
