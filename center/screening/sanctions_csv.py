@@ -1,0 +1,175 @@
+"""Read a sanctions or export-control list that a tenant uploads as CSV.
+
+The file has a header row with the columns ``name, aliases, country, type, list, reference``
+(any order, any case, surrounding spaces ignored; ``name``, ``type`` and ``list`` are
+required). Aliases are separated by ``;``. ``type`` is ``person`` or ``entity`` (``individual``
+and ``organisation`` are understood too). ``country`` is an ISO 3166 alpha-2 code or empty.
+
+A bad row does not stop parsing: every problem comes back as a ``RowError`` with the line
+number of the file, for the import page to list beside the file field, and the good rows
+come back as entries. Only a broken header or a stray quote (after which no row boundary
+can be trusted) yields no entries at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from center.screening.names import SanctionsEntry, normalize_name
+
+REQUIRED_COLUMNS = ("name", "type", "list")
+OPTIONAL_COLUMNS = ("aliases", "country", "reference")
+COLUMNS = ("name", "aliases", "country", "type", "list", "reference")
+#: Other spellings of column names that spreadsheets and other lists use.
+_COLUMN_SYNONYMS = {"list_name": "list", "alias": "aliases"}
+_TYPES = {
+    "person": "person", "individual": "person",
+    "entity": "entity", "organisation": "entity", "organization": "entity",
+}
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A problem on one line of the uploaded file."""
+
+    line: int
+    message: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.message}"
+
+
+def parse_sanctions_csv(text: str) -> tuple[list[SanctionsEntry], list[RowError]]:
+    """Return the entries of a sanctions CSV and the errors found, each with its line.
+
+    Entry ids are the line numbers their rows start on. Blank rows are skipped. A header
+    without the required columns yields no entries and an error on the header's line.
+    """
+    # Strict, so that a stray quote is reported instead of swallowing the rows after it.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    errors: list[RowError] = []
+    line = 1  # where the row being read starts
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+        if header is None:
+            return [], [RowError(1, "The file is empty; expected a header row: "
+                                    + ", ".join(COLUMNS) + ".")]
+        header_line = reader.line_num
+        columns, header_errors = _read_header(header, header_line)
+        errors.extend(header_errors)
+        if columns is None:
+            return [], errors
+
+        entries: list[SanctionsEntry] = []
+        line = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                entry, row_errors = _read_row(row, columns, len(header), line)
+                errors.extend(row_errors)
+                if entry is not None:
+                    entries.append(entry)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        errors.append(RowError(line, f"The file is not readable as CSV: {exc}; "
+                                     "check the quotes on this line."))
+        return [], errors
+    return entries, errors
+
+
+def _read_header(header: list[str], line: int) -> tuple[dict[str, int] | None, list[RowError]]:
+    """Map column names to positions; None when the rows cannot be read."""
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        return None, [RowError(line, "The header has a single column; the columns must be "
+                                     "separated by commas: " + ", ".join(COLUMNS) + ".")]
+    errors = []
+    columns: dict[str, int] = {}
+    duplicated = False
+    for position, cell in enumerate(header):
+        name = " ".join(cell.split()).lower().replace(" ", "_")
+        name = _COLUMN_SYNONYMS.get(name, name)
+        if not name:
+            continue
+        if name not in COLUMNS:
+            errors.append(RowError(line, f"Unknown column “{cell.strip()}”; the columns are "
+                                         + ", ".join(COLUMNS) + ".", cell.strip()))
+        elif name in columns:
+            duplicated = True
+            errors.append(RowError(line, f"The column “{name}” appears twice.", name))
+        else:
+            columns[name] = position
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        message = "Missing required column" + ("s " if len(missing) > 1 else " ")
+        message += ", ".join(f"“{c}”" for c in missing) + "."
+        errors.append(RowError(line, message))
+    if missing or duplicated:
+        return None, errors
+    return columns, errors
+
+
+def _read_row(row: list[str], columns: dict[str, int], width: int,
+              line: int) -> tuple[SanctionsEntry | None, list[RowError]]:
+    extra = row[width:]
+    if any(cell.strip() for cell in extra):
+        return None, [RowError(line, f"The row has {len(row)} values but the header has "
+                                     f"{width} columns; put names containing commas in quotes.")]
+
+    def value(column: str) -> str:
+        position = columns.get(column)
+        if position is None or position >= len(row):
+            return ""
+        return " ".join(row[position].split())
+
+    errors = []
+    name = value("name")
+    if not name:
+        errors.append(RowError(line, "The name is empty.", "name"))
+    elif not normalize_name(name):
+        errors.append(RowError(line, f"The name “{name}” has no letters or digits.", "name"))
+
+    raw_type = value("type")
+    kind = _TYPES.get(raw_type.lower())
+    if not raw_type:
+        errors.append(RowError(line, "The type is empty; use “person” or “entity”.", "type"))
+    elif kind is None:
+        errors.append(RowError(line, f"The type “{raw_type}” is not “person” or “entity”.",
+                               "type"))
+
+    list_name = value("list")
+    if not list_name:
+        errors.append(RowError(line, "The list name is empty.", "list"))
+
+    country = value("country").upper() or None
+    if country and not _COUNTRY_CODE.fullmatch(country):
+        errors.append(RowError(line, f"The country “{value('country')}” is not a two-letter "
+                                     "ISO 3166 code such as RU or KR.", "country"))
+
+    if errors:
+        return None, errors
+    return SanctionsEntry(
+        id=str(line),
+        name=name,
+        aliases=_split_aliases(value("aliases"), name),
+        country=country,
+        type=kind,
+        list_name=list_name,
+        reference=value("reference"),
+    ), []
+
+
+def _split_aliases(raw: str, name: str) -> list[str]:
+    aliases: list[str] = []
+    seen = {name.casefold()}
+    for part in raw.split(";"):
+        alias = " ".join(part.split())
+        if alias and alias.casefold() not in seen:
+            seen.add(alias.casefold())
+            aliases.append(alias)
+    return aliases
