@@ -169,7 +169,8 @@ def main() -> None:
     print(f"{len(queries)} random applicant names: {len(queries) / elapsed:,.0f} matches/s "
           f"({elapsed / len(queries) * 1000:.2f} ms each), "
           f"{scored / min(200, len(queries)):.0f} names scored per query on average, "
-          f"{with_hits} with at least one hit")
+          f"{with_hits} with at least one hit (drawn from the list's own name pools, so "
+          "many are on it)")
 
     found = sum(f"hit{i}" in {h.entry.id for h in matcher.match(c.applicant, kind=c.kind)}
                 for i, c in enumerate(hits_table))
@@ -178,6 +179,8 @@ def main() -> None:
     print(f"test tables: hits found {found}/{len(hits_table)}, "
           f"false hits {false}/{len(misses_table)}")
 
+    if args.sample <= 0:
+        return
     sample = [(c.kind, c.applicant) for c in hits_table[: args.sample // 2]]
     sample += queries[: args.sample - len(sample)]
     everything = entries + table_entries

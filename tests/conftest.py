@@ -8,20 +8,21 @@ tables.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import sync_playwright
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from center import create_app
 from center.core.db import db, tenant_scope
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.world import World, build_world
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 def _database_url(tmp_root: Path) -> str:
@@ -132,3 +133,39 @@ class Browser:
 def login(client: FlaskClient, world: World):  # noqa: ANN201
     """Return a function that signs the test client in as an e-mail address."""
     return Browser(client).login
+
+
+# --- a live portal and headless Debian Chromium, for tests that use the `page` fixture ----
+
+@pytest.fixture(scope="session")
+def live_app(tmp_root: Path, app: Flask) -> Flask:
+    """The same database as the suite's app, with CSRF on as in production."""
+    return create_app(_test_settings(tmp_root, WTF_CSRF_ENABLED=True))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(chromium, live_server: str):  # noqa: ANN001, ANN201
+    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()

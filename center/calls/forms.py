@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_timezone_name
+from babel.dates import format_datetime
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -35,7 +35,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from center.calls.models import ATTACHMENT_KINDS, REVIEW_MODE_LABELS, Call, ReviewMode
-from center.core import money
+from center.core import clock, money
 from center.core.forms import Form
 from center.tenants.models import Country, Donor, Tenant, country_name
 
@@ -190,7 +190,7 @@ class CallForm(Form):
         """Return the form for ``tenant``, filled from ``call`` or from the submitted data."""
         zone = ZoneInfo(tenant.timezone)
         when = _("Time in %(zone)s (%(name)s).", zone=tenant.timezone,
-                 name=get_timezone_name(zone, locale=_locale()))
+                 name=format_datetime(clock.now(), "zzzz", tzinfo=zone, locale=_locale()))
         fields: dict[str, Any] = {
             "opens_at": DateTimeLocalField(_l("Opens"), format=LOCAL_FORMATS, tz=zone,
                                            description=when, validators=[InputRequired()]),
@@ -279,7 +279,7 @@ class CallForm(Form):
         """Return the call's columns from a validated form: UTC times, minor units."""
         return {
             "title": self.title.data.strip(),
-            "description": (self.description.data or "").strip(),
+            "description": "\n".join((self.description.data or "").splitlines()).strip(),
             "topics": topic_lines(self.topics.data),
             "eligible_countries": sorted(self.eligible_countries.data),
             "opens_at": self.opens_at.data.astimezone(dt.UTC),

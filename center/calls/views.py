@@ -82,6 +82,7 @@ def detail(call_id: int):
 @bp.route("/<tenant>/calls/new", methods=["GET", "POST"])
 @roles(*MANAGERS)
 def create():
+    """Write a new call."""
     form = _call_form()
     if form.validate_on_submit():
         call = services.create_call(by=current_user, offers=form.offers(), **form.call_fields())
@@ -94,6 +95,7 @@ def create():
 @bp.route("/<tenant>/calls/<int:call_id>/edit", methods=["GET", "POST"])
 @roles(*MANAGERS)
 def edit(call_id: int):
+    """Change a call; an edit made on an older version than the saved one is refused."""
     call = get_call_or_404(call_id)
     form = _call_form(call)
     if form.validate_on_submit():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in
 from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.browser

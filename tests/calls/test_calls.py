@@ -318,6 +318,17 @@ def test_anyone_lists_and_reads_an_open_call(app, client, world: World, frozen) 
     assert f"/{world.a.slug}/calls/{call_id}/edit" not in page
 
 
+def test_the_description_keeps_its_paragraphs_and_is_escaped(app, world: World,
+                                                             login) -> None:
+    client = login(world.a.emails["officer"])
+    response = client.post(f"/{world.a.slug}/calls/new", data=form_data(
+        world, description="First <b>part</b>.\r\n\r\nSecond part."))
+    [call] = new_calls(app, world.a)
+    assert call.description == "First <b>part</b>.\n\nSecond part."
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<p>First &lt;b&gt;part&lt;/b&gt;.</p>" in page and "<p>Second part.</p>" in page
+
+
 def test_a_closed_call_offers_no_apply_link(app, client, world: World, frozen) -> None:
     call_id = make_call(app, world.a, "Past call", NOW - dt.timedelta(days=60),
                         NOW - dt.timedelta(days=1))

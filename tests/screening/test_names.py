@@ -54,6 +54,7 @@ HITS = [
     Case("person", "Ivan Petrovich Sidorov", "Sidorov, Ivan P.", "patronymic-as-initial"),
     Case("person", "Ivan Sidorov", "I. Sidorov", "given-name-as-initial"),
     Case("person", "Petrov Aleksandr Ivanovich", "A. I. Petrov", "two-initials"),
+    Case("person", "Ivan Sidorov", "I. P. Sidorov", "applicant-adds-patronymic-initial"),
     Case("person", "Park Sung-hoon", "Bak Seong-hun", "korean-mr-vs-rr"),
     Case("person", "박성훈", "Sung Hoon Park", "hangul-vs-given-name-first"),
     Case("person", "Lee Jin-woo", "Yi Jinwoo", "lee-as-yi-hyphen-dropped"),
@@ -158,6 +159,7 @@ MISSES = [
     ("Al-Rashid", "al rashid"),
     ("I.P. Sidorov", "i p sidorov"),
     ("ФГУП «ПО „Маяк“»", "fgup po mayak"),
+    ("邓小平", "deng xiaoping"),
 ])
 def test_normalize_name_writes_latin_lower_case_tokens(name: str, expected: str) -> None:
     assert normalize_name(name) == expected
@@ -318,6 +320,13 @@ def test_blocking_loses_no_hit_that_scoring_every_entry_finds() -> None:
                     and score_names(e.name, case.applicant, kind=case.kind) >= DEFAULT_THRESHOLD}
         found = {h.entry.id for h in matcher.match(case.applicant, kind=case.kind)}
         assert found == expected, case
+
+
+def test_matcher_scores_only_names_sharing_words_with_the_query() -> None:
+    matcher = SanctionsMatcher(_filler())
+    # Ivan appears with 14 surnames and Petrov with 14 given names; nothing else is scored.
+    assert matcher.count_candidates("Ivan Petrov") < 30
+    assert matcher.count_candidates("Zbigniew Brzezinski") == 0
 
 
 def test_hits_are_sorted_best_first_and_name_the_alias_that_matched() -> None:

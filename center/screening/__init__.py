@@ -1,0 +1,1 @@
+"""Screening: eligibility, sanctions and export control, effort, host-government concurrence."""
