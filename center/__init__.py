@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from center import cli
 from center.core.errors import register_errorhandlers
+from center.core.money import format_money
 from center.core.logs import configure_logging
 from center.core.security import register_security_headers
 from center.extensions import babel, csrf, db, login_manager, migrate
@@ -87,6 +88,13 @@ def register_template_context(app: Flask) -> None:
     nav = [item for module in modules for item in getattr(module, "NAV", ())]
     #: Templates each module adds to a tenant's public home page.
     home_blocks = [t for module in modules for t in getattr(module, "HOME_BLOCKS", ())]
+    #: Templates each module adds to a proposal's page (screening, matches, reviews ...).
+    proposal_panels = [t for module in modules for t in getattr(module, "PROPOSAL_PANELS", ())]
+    #: Templates each module adds to a role's dashboard panel: {role: [template, ...]}.
+    dashboard_panels: dict[str, list[str]] = {}
+    for module in modules:
+        for role, templates in getattr(module, "DASHBOARD_PANELS", {}).items():
+            dashboard_panels.setdefault(str(role), []).extend(templates)
 
     def nav_items() -> list[dict[str, str]]:
         return [{"url": url_for(endpoint), "label": str(label)}
@@ -95,7 +103,10 @@ def register_template_context(app: Flask) -> None:
 
     app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles,
                                  get_locale=get_locale,
-                                 nav_items=nav_items, home_blocks=lambda: home_blocks)
+                                 nav_items=nav_items, home_blocks=lambda: home_blocks,
+                                 proposal_panels=lambda: proposal_panels,
+                                 dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
+                                 format_money=format_money)
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else "—"
     )

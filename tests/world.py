@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from center.auth import services as accounts
@@ -86,11 +88,25 @@ def build_side(slug: str, countries: list[str], platform) -> Side:  # noqa: ANN0
             proposal, f"colleague@{slug}.example", by=applicant, tenant=tenant,
             accept_url_for=lambda token: f"/invitations/{token}")
         side.ids["token"] = invitation.token
+        for part in world_parts():
+            part.extend_side(side, tenant=tenant, platform=platform)
         job = Job(task="world.example", created_at=clock.now())
         db.session.add(job)
         db.session.flush()
         side.ids["job_id"] = job.id
     return side
+
+
+def world_parts() -> list:
+    """Return each test package's ``world_part`` module (tests/<module>/world_part.py).
+
+    A module adds its own objects to each side with ``extend_side(side, *, tenant,
+    platform)`` and records the ids its URLs take in ``side.ids``, so the cross-tenant
+    route walk covers its routes without everyone editing this file.
+    """
+    root = Path(__file__).resolve().parent
+    return [importlib.import_module(f"tests.{path.parent.name}.world_part")
+            for path in sorted(root.glob("*/world_part.py"))]
 
 
 #: The smallest valid PNG: one transparent pixel.

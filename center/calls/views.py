@@ -54,7 +54,6 @@ def calls_latest() -> list[Call]:
     return services.latest_calls()
 
 
-bp.add_app_template_global(format_money, "format_money")
 
 
 @bp.route("/<tenant>/calls/")
