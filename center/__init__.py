@@ -12,8 +12,8 @@ from flask_login import current_user
 
 from center import cli
 from center.core.errors import register_errorhandlers
-from center.core.money import format_money
 from center.core.logs import configure_logging
+from center.core.money import format_money
 from center.core.security import register_security_headers
 from center.extensions import babel, csrf, db, login_manager, migrate
 from center.tenants.permissions import current_roles, has_role

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from center.auth import services as accounts
 from center.auth.models import User

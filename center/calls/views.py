@@ -12,7 +12,6 @@ from center.calls.forms import CallForm
 from center.calls.models import ATTACHMENT_KINDS, CALL_STATES, Call
 from center.core import clock
 from center.core.db import db
-from center.core.money import format_money
 from center.tenants import services as tenants
 from center.tenants.models import Role
 from center.tenants.permissions import has_role, public, roles
