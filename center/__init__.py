@@ -31,6 +31,9 @@ BLUEPRINTS = (
     "center.dashboard",
     "center.calls",
     "center.proposals",
+    "center.screening",
+    "center.reviews",
+    "center.agreements",
 )
 
 

@@ -1,0 +1,5 @@
+"""Agreements: clause templates, PDF rendering, issuing, acknowledgements, visa letters."""
+
+from flask import Blueprint
+
+bp = Blueprint("agreements", __name__)
