@@ -61,6 +61,8 @@ def build_side(slug: str, countries: list[str], platform) -> Side:  # noqa: ANN0
         db.session.flush()
         side.donor_ids = [d.id for d in donors]
         side.institute_ids = [i.id for i in institutes]
+        side.ids["rule_id"] = tenants.set_visa_rule(
+            countries[0], "KR", visa_required=False, invitation_required=True, by=platform).id
         side.ids["institute_id"] = institutes[0].id
         side.ids["donor_id"] = donors[0].id
         for role in Role:

@@ -248,7 +248,8 @@ def _consortium(proposal: Proposal) -> Any:
         services.add_partner(proposal, institute, lead=form.role.data == "lead",
                              by=current_user)
 
-    return {**_add_section(proposal, "consortium", form, add), "propose": propose}
+    result = _add_section(proposal, "consortium", form, add)
+    return {**result, "propose": propose} if isinstance(result, dict) else result
 
 
 def _team(proposal: Proposal) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from center.core.forms import Form
@@ -56,3 +56,14 @@ class DonorForm(Form):
     country_code = StringField(_l("Country (if a government)"),
                                validators=[Optional(), Regexp(r"^[A-Za-z]{2}$")])
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
+
+
+class VisaRuleForm(Form):
+    citizenship = StringField(_l("Citizens of (ISO code)"),
+                              validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$",
+                                                                 message=_l("Two letters."))])
+    destination = StringField(_l("Travelling to (ISO code)"),
+                              validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$",
+                                                                 message=_l("Two letters."))])
+    visa_required = BooleanField(_l("A visa is required"))
+    invitation_required = BooleanField(_l("An invitation letter is required"))

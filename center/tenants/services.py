@@ -9,7 +9,7 @@ from sqlalchemy import select
 from center.auth.models import User
 from center.core import audit, clock
 from center.core.db import db, tenant_scope
-from center.tenants.models import Country, Donor, Institute, Tenant
+from center.tenants.models import Country, Donor, Institute, Tenant, VisaRule
 
 #: First path segments the portal itself uses; no tenant may take them.
 RESERVED_SLUGS = frozenset({"login", "logout", "password", "platform", "healthz", "static",
@@ -85,3 +85,27 @@ def institutes(*, search: str = "", verified_only: bool = False) -> list[Institu
 
 def donors() -> list[Donor]:
     return list(db.session.scalars(select(Donor).order_by(Donor.name)))
+
+
+def set_visa_rule(citizenship: str, destination: str, *, visa_required: bool,
+                  invitation_required: bool, by: User) -> VisaRule:
+    """Add or change the rule for citizens of one country travelling to another."""
+    citizenship, destination = citizenship.upper(), destination.upper()
+    if citizenship == destination:
+        raise ValueError("Travel within one's own country needs no visa rule.")
+    rule = db.session.scalar(select(VisaRule).where(VisaRule.citizenship == citizenship,
+                                                    VisaRule.destination == destination))
+    if rule is None:
+        rule = VisaRule(citizenship=citizenship, destination=destination)
+        db.session.add(rule)
+    rule.visa_required = visa_required
+    rule.invitation_required = invitation_required
+    audit.record("visa_rule.set", rule, actor=by, citizenship=citizenship,
+                 destination=destination, visa=visa_required, invitation=invitation_required)
+    return rule
+
+
+def delete_visa_rule(rule: VisaRule, *, by: User) -> None:
+    audit.record("visa_rule.deleted", rule, actor=by, citizenship=rule.citizenship,
+                 destination=rule.destination)
+    db.session.delete(rule)

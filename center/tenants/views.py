@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
 from center.tenants import bp, services
-from center.tenants.forms import DonorForm, InstituteForm, MemberForm, TenantForm
-from center.tenants.models import Institute, Membership, Role, Tenant
+from center.tenants.forms import DonorForm, InstituteForm, MemberForm, TenantForm, VisaRuleForm
+from center.tenants.models import Institute, Membership, Role, Tenant, VisaRule
 from center.tenants.permissions import platform_admin, public, roles
 
 
@@ -143,3 +143,35 @@ def donors():
         flash(_("Donor added."), "success")
         return redirect(url_for("tenants.donors"))
     return render_template("tenants/donors.html", form=form, donors=services.donors())
+
+
+@bp.route("/<tenant>/admin/visa-rules", methods=["GET", "POST"])
+@roles(Role.admin)
+def visa_rules():
+    """Edit the table that tells whether a trip needs a visa and an invitation letter."""
+    form = VisaRuleForm()
+    if form.validate_on_submit():
+        try:
+            services.set_visa_rule(form.citizenship.data, form.destination.data,
+                                   visa_required=form.visa_required.data,
+                                   invitation_required=form.invitation_required.data,
+                                   by=current_user)
+        except ValueError as exc:
+            form.destination.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Visa rule saved."), "success")
+            return redirect(url_for("tenants.visa_rules"))
+    rules = db.paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
+                        per_page=50, error_out=False)
+    return render_template("tenants/visa_rules.html", form=form, page=rules)
+
+
+@bp.route("/<tenant>/admin/visa-rules/<int:rule_id>/delete", methods=["POST"])
+@roles(Role.admin)
+def delete_visa_rule(rule_id: int):
+    rule = db.get_or_404(VisaRule, rule_id)
+    services.delete_visa_rule(rule, by=current_user)
+    db.session.commit()
+    flash(_("Visa rule removed; trips between these countries now plan for a visa."), "info")
+    return redirect(url_for("tenants.visa_rules"))

@@ -14,7 +14,8 @@ from center.core.db import db, tenant_scope
 from center.core.notifications import OutboxMessage
 from center.proposals import services, workflow
 from center.proposals.models import BudgetLine, Proposal, ProposalStatus, ProposalVersion
-from center.tenants.models import Institute, Role, VisaRule
+from center.tenants import services as tenants
+from center.tenants.models import Institute, Role
 from tests.world import TINY_PNG, World
 
 ABSTRACT = " ".join(["Tuberculosis surveillance across the region with genomic methods."] * 8)
@@ -119,8 +120,8 @@ def test_a_split_that_does_not_add_up_is_refused_and_stores_nothing(draft) -> No
 
 def test_visa_needs_follow_the_tenant_table(draft) -> None:
     proposal, applicant = draft
-    db.session.add(VisaRule(citizenship="KZ", destination="KR", visa_required=False,
-                            invitation_required=True))
+    tenants.set_visa_rule("KZ", "KR", visa_required=False, invitation_required=True,
+                          by=applicant)
     pi = proposal.team[0]
     base = {"origin_country": "KZ", "depart_on": dt.date(2027, 3, 1),
             "return_on": dt.date(2027, 3, 10), "purpose": "Workshop"}
