@@ -239,3 +239,32 @@ def test_an_applicant_cannot_see_another_applicants_proposal(app, client, world,
     login("other@alpha.example")
     response = client.get(f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("status,allowed", [
+    (ProposalStatus.submitted, True),
+    (ProposalStatus.under_review, True),
+    (ProposalStatus.funding, True),
+    (ProposalStatus.approved, False),
+    (ProposalStatus.rejected, False),
+])
+def test_withdrawal_is_possible_only_before_a_decision(draft, status, allowed) -> None:
+    from tests.support.states import put_in_state
+
+    proposal, applicant = draft
+    put_in_state(proposal, status, by=applicant)
+    roles = frozenset({Role.applicant})
+    if allowed:
+        workflow.fire(proposal, "withdraw", by=applicant, roles=roles)
+        assert proposal.status == ProposalStatus.withdrawn and proposal.withdrawn_at
+    else:
+        with pytest.raises(workflow.IllegalTransition):
+            workflow.fire(proposal, "withdraw", by=applicant, roles=roles)
+        assert proposal.status == status
+
+
+def test_the_applicant_dashboard_lists_proposals_and_what_is_missing(client, world,
+                                                                      login) -> None:
+    login(world.a.emails["applicant"])
+    html = client.get(f"/{world.a.slug}/dashboard").get_data(as_text=True)
+    assert "Untitled proposal" in html and "items" in html
