@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "center.dashboard",
     "center.calls",
     "center.proposals",
+    "center.dedup",
     "center.screening",
     "center.reviews",
     "center.agreements",

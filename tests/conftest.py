@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from center import create_app
 from center.core.db import db, tenant_scope
+from center.dedup import services as dedup
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.world import World, build_world
 
@@ -87,6 +88,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "app" in request.fixturenames:
         _empty_tables(request.getfixturevalue("app"))
+        dedup.forget_indexes()
 
 
 @pytest.fixture()

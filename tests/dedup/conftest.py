@@ -216,7 +216,7 @@ def datasets_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def dedup_settings() -> Settings:
     return Settings()
 
 
@@ -230,19 +230,26 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def fingerprints(settings, embedder):
+def fingerprints(dedup_settings, embedder):
     ids = list(CORPUS)
-    return dict(zip(ids, fingerprint_many([CORPUS[i] for i in ids], settings=settings,
-                                          embedder=embedder), strict=False))
+    fps = fingerprint_many([CORPUS[i] for i in ids], settings=dedup_settings, embedder=embedder)
+    return dict(zip(ids, fps, strict=True))
 
 
 @pytest.fixture(scope="session")
-def lexical_fingerprints(settings):
+def lexical_fingerprints(dedup_settings):
     ids = list(CORPUS)
-    return dict(zip(ids, fingerprint_many([CORPUS[i] for i in ids], settings=settings,
-                                          embedder=None), strict=False))
+    fps = fingerprint_many([CORPUS[i] for i in ids], settings=dedup_settings, embedder=None)
+    return dict(zip(ids, fps, strict=True))
 
 
 @pytest.fixture()
-def index(settings, fingerprints) -> DedupIndex:
-    return DedupIndex.from_fingerprints(fingerprints.items(), settings)
+def dedup_index(dedup_settings, fingerprints) -> DedupIndex:
+    """Every document of the corpus, with embeddings."""
+    return DedupIndex.from_fingerprints(fingerprints.items(), dedup_settings)
+
+
+@pytest.fixture()
+def lexical_index(dedup_settings, lexical_fingerprints) -> DedupIndex:
+    """Every document of the corpus, fingerprinted without the embedding model."""
+    return DedupIndex.from_fingerprints(lexical_fingerprints.items(), dedup_settings)

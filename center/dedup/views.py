@@ -1,0 +1,140 @@
+"""Officer pages: overlapping proposals side by side, verdicts, funded projects, links."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from center.calls.models import Call
+from center.core.db import db
+from center.dedup import bp, services
+from center.dedup.forms import ConfirmForm, ImportProjectsForm, ResolveForm
+from center.dedup.models import FundedProject, MatchStatus, SimilarityMatch
+from center.proposals.models import Proposal
+from center.tenants.models import Role, Tenant
+from center.tenants.permissions import has_role, roles
+
+OFFICERS = (Role.officer, Role.admin)
+
+
+@bp.app_template_global()
+def dedup_panel(proposal: Proposal) -> dict | None:
+    """What the proposal page shows of duplicate checks: officers only."""
+    if not has_role(*OFFICERS):
+        return None
+    return {"matches": services.matches_for(proposal),
+            "external": services.external_overlaps_for(proposal),
+            "checked": proposal.status in services.CHECKED_STATES, "form": ConfirmForm()}
+
+
+@bp.route("/<tenant>/overlaps/")
+@roles(*OFFICERS)
+def matches():
+    status = request.args.get("status", "open")
+    query = select(SimilarityMatch).order_by(SimilarityMatch.score.desc())
+    if status in MatchStatus.__members__:
+        query = query.where(SimilarityMatch.status == status)
+    if request.args.get("cross"):
+        query = query.where(SimilarityMatch.cross_country.is_(True))
+    page = db.paginate(query, per_page=25, error_out=False)
+    calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc())).all()
+    return render_template("dedup/matches.html", page=page, status=status,
+                           cross=bool(request.args.get("cross")), calls=calls,
+                           form=ConfirmForm())
+
+
+@bp.route("/<tenant>/overlaps/<int:match_id>", methods=["GET", "POST"])
+@roles(*OFFICERS)
+def match(match_id: int):
+    row = db.get_or_404(SimilarityMatch, match_id)
+    form = ResolveForm(version=row.version)
+    if form.validate_on_submit():
+        try:
+            services.resolve_match(row, MatchStatus(form.status.data),
+                                   comment=form.comment.data, by=current_user,
+                                   expected_version=int(form.version.data or 0))
+        except services.DedupError as exc:
+            db.session.rollback()
+            form.comment.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Verdict recorded."), "success")
+            return redirect(url_for("dedup.match", match_id=row.id))
+    return render_template("dedup/match.html", row=row, form=form,
+                           comparison=services.compare(row), highlighted=services.highlighted)
+
+
+@bp.route("/<tenant>/overlaps/calls/<int:call_id>/check", methods=["POST"])
+@roles(*OFFICERS)
+def check_call(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = services.check_call(call, by=current_user)
+    db.session.commit()
+    return redirect(url_for("core.job_page", job_id=job.id))
+
+
+@bp.route("/<tenant>/overlaps/proposals/<int:proposal_id>/check", methods=["POST"])
+@roles(*OFFICERS)
+def check_proposal(proposal_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        found = services.check_proposal(proposal, by=current_user)
+    except services.DedupError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Checked: %(n)s overlap(s) above the threshold.", n=len(found)), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.route("/<tenant>/overlaps/projects", methods=["GET", "POST"])
+@roles(*OFFICERS)
+def projects():
+    form = ImportProjectsForm()
+    if form.validate_on_submit():
+        try:
+            text = form.file.data.read().decode("utf-8")
+        except UnicodeDecodeError:
+            form.file.errors.append(_("The file is not UTF-8 text; save it as CSV UTF-8."))
+        else:
+            result = services.import_projects(text, by=current_user)
+            if result.created or result.updated:
+                db.session.commit()
+                flash(_("%(c)s project(s) added, %(u)s updated, %(m)s overlap(s) with "
+                        "proposals found.", c=result.created, u=result.updated,
+                        m=result.matches), "success")
+            form.file.errors.extend(result.errors)
+            if not result.errors:
+                return redirect(url_for("dedup.projects"))
+    search = request.args.get("q", "").strip()
+    query = select(FundedProject).order_by(FundedProject.start_year.desc(),
+                                           FundedProject.reference)
+    if search:
+        query = query.where(FundedProject.title.ilike(f"%{search}%")
+                            | FundedProject.reference.ilike(f"%{search}%"))
+    page = db.paginate(query, per_page=25, error_out=False)
+    return render_template("dedup/projects.html", form=form, page=page, search=search)
+
+
+@bp.route("/<tenant>/admin/coordination", methods=["GET", "POST"])
+@roles(Role.admin)
+def coordination():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        partner = db.session.get(Tenant, request.form.get("partner", type=int) or 0)
+        if partner is None or partner.id == g.tenant.id:
+            abort(404)
+        consent = request.form.get("consent") == "1"
+        services.set_coordination(g.tenant, partner, consent=consent, by=current_user)
+        db.session.commit()
+        flash(_("Coordination with %(center)s %(what)s.", center=partner.name,
+                what=_("offered") if consent else _("withdrawn")), "success")
+        return redirect(url_for("dedup.coordination"))
+    return render_template("dedup/coordination.html", form=form,
+                           links=services.coordination_links(g.tenant.id))
