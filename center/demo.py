@@ -15,8 +15,10 @@ from center.auth.models import User
 from center.calls.models import Call, CallDonor
 from center.core import clock
 from center.core.db import db, tenant_scope
+from center.dedup import services as dedup
 from center.proposals import services as proposals
 from center.proposals import workflow
+from center.proposals.models import Proposal
 from center.tenants import services as tenants
 from center.tenants.models import Country, Donor, DonorKind, Institute, InstituteKind, Role, Tenant
 
@@ -193,6 +195,8 @@ PROPOSALS = {
          7, 3, 1, "nuclear safety, uranium tailings, radiation monitoring", True),
         ("Glacial lake outburst flood risk in the Tien Shan: satellite and field monitoring",
          2, 5, 0, "disaster risk, glacial lakes, remote sensing", False),
+        ("Genomic tracking of resistant tuberculosis across the Kyrgyz-Kazakh border",
+         4, 0, 1, "tuberculosis, genomics, cross-border surveillance", True),
         ("Landslide early warning for mountain roads in Armenia and Georgia",
          6, 8, 1, "landslides, early warning, disaster risk", True),
     ],
@@ -208,15 +212,105 @@ PROPOSALS = {
     ],
 }
 
-ABSTRACT_TEMPLATE = (
-    "{title}. The project brings together {lead} and {partner} to build shared methods, "
-    "data and trained staff in the partner countries. In the first year the teams survey "
-    "the current situation and agree common protocols; in the second year they collect "
-    "field data and samples at the selected sites; in the final phase they analyse the "
-    "results with the national authorities and publish open data sets, maps and "
-    "guidelines. Young scientists are trained through exchange visits and joint "
-    "workshops, and the results feed directly into national programmes."
+#: Abstracts by proposal title: each project in its own words, as applicants write them.
+ABSTRACTS = {
+    "Whole-genome surveillance of drug-resistant tuberculosis in Kazakhstan and Kyrgyzstan": (
+        "Multidrug-resistant tuberculosis accounts for a quarter of new cases in Kazakhstan and "
+        "Kyrgyzstan. We will sequence isolates from the national reference laboratories in "
+        "Almaty and Bishkek, link resistance mutations to treatment outcomes, and publish a "
+        "shared catalogue of resistance markers. Laboratory staff will be trained to run "
+        "sequencing in routine surveillance, and a joint dashboard will show both national "
+        "programmes where resistant clusters cross the border."),
+    "Hepatitis B transmission in rural clinics of the Caucasus: a serological survey": (
+        "Hepatitis B remains endemic in rural Georgia and Armenia, where many infections are "
+        "acquired in clinics through reused equipment. A serological survey of 6,000 adults in "
+        "40 district clinics will estimate prevalence, identify risk practices with a "
+        "structured observation protocol, and test whether a short infection-control training "
+        "reduces exposures. Results will inform the national vaccination catch-up campaigns."),
+    "Seismic hazard maps for the Almaty agglomeration from dense accelerometer arrays": (
+        "Almaty lies beneath the Zailiysky Alatau at the foot of faults that produced the 1887 "
+        "and 1911 earthquakes. A dense network of 120 low-cost accelerometers will record site "
+        "amplification across the city's basin sediments. With Armenian colleagues who mapped "
+        "Yerevan the same way, we will produce microzonation maps that the building code "
+        "authority can adopt, and test an on-site early-warning trigger for schools."),
+    "Restoring riparian forests in the Vakhsh basin to reduce sediment load": (
+        "Sediment from overgrazed slopes fills the reservoirs of the Vakhsh cascade and "
+        "shortens their life. We will restore 300 hectares of riparian poplar and sea-buckthorn "
+        "with village forest user groups, measure sediment yield in paired catchments before "
+        "and after planting, and cost the avoided dredging. Kyrgyz partners bring nursery "
+        "methods for native species grown from local seed."),
+    "Biodiversity of walnut-fruit forests of the Western Tien Shan under climate change": (
+        "The walnut-fruit forests of Arslanbob hold wild relatives of apple, pear and walnut "
+        "found nowhere else. We will resurvey historical vegetation plots, genotype wild apple "
+        "populations to find refugia of genetic diversity, and model how warming and grazing "
+        "shift the forest line. Results go to the State Forest Agency for a conservation plan."),
+    "Radiation monitoring of legacy uranium tailings in the Mailuu-Suu valley": (
+        "Twenty-three uranium tailings dumps in the Mailuu-Suu valley sit on landslide-prone "
+        "slopes above a river used for irrigation downstream in the Fergana valley. We will "
+        "measure gamma dose rates, radon exhalation and uranium in water and sediments, map "
+        "landslide movement with satellite radar, and give the emergency ministry a ranked "
+        "list of dumps to stabilise first."),
+    "Glacial lake outburst flood risk in the Tien Shan: satellite and field monitoring": (
+        "Glacier retreat in the northern Tien Shan has created more than 300 moraine-dammed "
+        "lakes, some above villages and the Almaty water supply. We will inventory the lakes "
+        "from satellite images since 1990, survey the most dangerous dams in the field, model "
+        "outburst floods, and install water-level sensors with alarms at five lakes."),
+    "Landslide early warning for mountain roads in Armenia and Georgia": (
+        "Landslides close the mountain roads linking Armenia and Georgia every spring. We will "
+        "instrument twelve active slopes with inclinometers, piezometers and rain gauges, "
+        "derive rainfall thresholds for movement, and send warnings to the road agencies by "
+        "text message so that traffic can be stopped before a slope fails. The thresholds "
+        "and the warning service will be handed over to both road agencies."),
+    "Genomic tracking of resistant tuberculosis across the Kyrgyz-Kazakh border": (
+        "Multidrug-resistant tuberculosis makes up a quarter of new cases in Kyrgyzstan and "
+        "Kazakhstan. The project sequences isolates from the national reference laboratories "
+        "in Bishkek and Almaty, links resistance mutations to treatment outcomes, and "
+        "publishes a common catalogue of resistance markers. Laboratory staff are trained to "
+        "use sequencing in routine surveillance, and a shared dashboard shows both national "
+        "programmes where resistant clusters cross the border."),
+    "Reforestation of degraded slopes around Pyongyang with native pine and oak": (
+        "Decades of fuelwood cutting left the hills around Pyongyang bare, and summer storms "
+        "now bring floods and landslides. We will raise native Korean pine and Mongolian oak "
+        "in three nurseries, plant 500 hectares with mixed native species, compare survival "
+        "under different site preparations, and train county forestry workers to run the "
+        "nurseries after the project ends."),
+    "Seismic and gas monitoring of Mount Paektu volcano": (
+        "Mount Paektu produced one of the largest eruptions of the last two thousand years and "
+        "showed unrest between 2002 and 2005. We will install broadband seismometers and "
+        "fumarole gas sensors around the caldera, process the data with Korean and Norwegian "
+        "volcanologists, and prepare hazard maps of lahars for the valleys below."),
+    "Tuberculosis case finding with portable X-ray in Mongolian herder communities": (
+        "Herders in remote Mongolian provinces are diagnosed with tuberculosis late, if at all. "
+        "A mobile team with a portable digital X-ray and computer-aided reading will screen "
+        "herder households during seasonal gatherings, confirm cases with rapid molecular "
+        "tests, and start treatment supported by video calls. We will compare the yield and "
+        "cost per case found with passive case finding in the same provinces."),
+    "Steppe biodiversity and grazing pressure in the Khentii foothills": (
+        "Livestock numbers in Mongolia tripled since 1990 and the Khentii steppe shows it. We "
+        "will survey plants, small mammals and birds along grazing gradients from winter "
+        "camps, test rotational grazing with herder cooperatives, and map where restoration "
+        "would pay off first. Seed mixes of native grasses will be tested on abandoned camp "
+        "sites with the provincial land office."),
+}
+
+#: A translation sent to the partner government, to show cross-language duplicate checks.
+RUSSIAN_COPY = (
+    "Геномный мониторинг лекарственно-устойчивого туберкулёза в Казахстане",
+    "Туберкулёз с множественной лекарственной устойчивостью составляет четверть новых случаев "
+    "в Казахстане и Кыргызстане. Мы секвенируем изоляты из национальных референс-лабораторий "
+    "в Алматы и Бишкеке, свяжем мутации устойчивости с исходами лечения и опубликуем общий "
+    "каталог маркеров устойчивости. Сотрудники лабораторий пройдут обучение секвенированию "
+    "для рутинного эпиднадзора, а совместная панель покажет обеим национальным программам, "
+    "где устойчивые кластеры пересекают границу.",
 )
+
+#: Projects the center funded earlier, for the archive the duplicate check also searches.
+FUNDED_PROJECTS_CSV = """reference,title,abstract,lang,donor,country,lead_institute,pi,start_year
+KZ-2291,Molecular epidemiology of tuberculosis in Almaty prisons,"Tuberculosis in the prisons of Almaty region was studied with spoligotyping and MIRU-VNTR typing of 400 isolates. The Beijing lineage dominated and was strongly associated with multidrug resistance. Results led to separate housing of patients with resistant disease.",en,EU,KZ,National Center for Tuberculosis Problems,Gulnara Abenova,2016
+AM-1874,Seismic microzonation of Yerevan,"Ambient-noise measurements at 900 points and borehole data were combined into a microzonation map of Yerevan showing amplification in the Hrazdan gorge sediments. The map entered the Armenian building code in 2019.",en,US,AM,Institute of Geological Sciences,Arkady Karakhanyan,2015
+TJ-0932,Sediment yield of the Vakhsh tributaries,"Suspended sediment was sampled in six tributaries of the Vakhsh river over three years to quantify erosion from degraded pastures and estimate reservoir siltation rates.",en,JP,TJ,"Institute of Water Problems, Hydropower and Ecology",Rustam Nazarov,2017
+"""
+
 
 
 def _seed_call_and_proposals(tenant: Tenant, platform: User) -> None:
@@ -247,40 +341,51 @@ def _seed_call_and_proposals(tenant: Tenant, platform: User) -> None:
     db.session.flush()
     applicants = [m for m in PEOPLE[tenant.slug] if m[2] == Role.applicant]
     for title, lead_i, partner_i, who, keywords, submit in PROPOSALS[tenant.slug]:
-        applicant = accounts.find_user(applicants[who][0])
-        lead, partner = institutes[lead_i], institutes[partner_i]
-        p = proposals.start_proposal(call, by=applicant)
-        proposals.update_sections(
-            p, "overview", by=applicant, expected_revision=None, title=title,
-            abstract=ABSTRACT_TEMPLATE.format(title=title, lead=lead.name, partner=partner.name),
-            objectives="1. Agree common protocols. 2. Collect field data. 3. Publish open data "
-                       "and guidelines with the national authorities.",
-            keywords=keywords, topic=call.topics[0], duration_months=24)
-        proposals.add_partner(p, lead, lead=True, by=applicant)
-        if partner.id != lead.id:
-            proposals.add_partner(p, partner, lead=False, by=applicant)
-        pi = proposals.add_team_member(p, by=applicant, name=applicants[who][1],
-                                       email=applicants[who][0], role="principal_investigator",
-                                       institute_id=lead.id, citizenship=lead.country_code)
-        proposals.add_team_member(p, by=applicant, name="Partner team leader",
-                                  role="scientist", institute_id=partner.id,
-                                  citizenship=partner.country_code)
-        proposals.add_task(p, by=applicant, efforts={pi.id: 80}, title="Field campaign",
-                           institute_id=lead.id, start_month=1, end_month=18)
-        proposals.add_budget_line(p, by=applicant, category="personnel",
-                                  description="Scientists' grants", amount=120_000_00,
-                                  splits={donors[0].id: 72_000_00, donors[1].id: 48_000_00})
-        proposals.add_budget_line(p, by=applicant, category="equipment",
-                                  description="Field instruments", amount=40_000_00,
-                                  splits={donors[0].id: 40_000_00})
-        proposals.update_sections(p, "ip", by=applicant, expected_revision=None,
-                                  foreground_ip="joint", foreground_ip_terms="",
-                                  publication_policy="Open access after 6 months.")
-        if submit:
-            for kind in call.required_attachments:
-                proposals.upload_attachment(p, by=applicant, kind=kind,
-                                            filename=f"{kind}.pdf", data=_demo_pdf(title))
-            workflow.fire(p, "submit", by=applicant, roles=frozenset({Role.applicant}))
+        _write_proposal(call, applicants[who], title, ABSTRACTS[title], institutes[lead_i],
+                        institutes[partner_i], keywords, donors, submit=submit)
+    if tenant.slug == "istc-demo":
+        title, abstract = RUSSIAN_COPY
+        _write_proposal(call, applicants[0], title, abstract, institutes[0], institutes[4],
+                        "туберкулёз, геномика", donors, submit=True)
+        dedup.import_projects(FUNDED_PROJECTS_CSV, by=platform)
+
+
+def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: Institute,
+                    partner: Institute, keywords: str, donors: list[Donor], *,
+                    submit: bool) -> Proposal:
+    """Write a complete demo proposal through the applicant's services; submit it if asked."""
+    email, name = person[0], person[1]
+    applicant = accounts.find_user(email)
+    p = proposals.start_proposal(call, by=applicant)
+    proposals.update_sections(
+        p, "overview", by=applicant, expected_revision=None, title=title, abstract=abstract,
+        objectives=f"Objectives in brief: {keywords}.", keywords=keywords,
+        topic=call.topics[0], duration_months=24)
+    proposals.add_partner(p, lead, lead=True, by=applicant)
+    if partner.id != lead.id:
+        proposals.add_partner(p, partner, lead=False, by=applicant)
+    pi = proposals.add_team_member(p, by=applicant, name=name, email=email,
+                                   role="principal_investigator", institute_id=lead.id,
+                                   citizenship=lead.country_code)
+    proposals.add_team_member(p, by=applicant, name="Partner team leader", role="scientist",
+                              institute_id=partner.id, citizenship=partner.country_code)
+    proposals.add_task(p, by=applicant, efforts={pi.id: 80}, title="Field campaign",
+                       institute_id=lead.id, start_month=1, end_month=18)
+    proposals.add_budget_line(p, by=applicant, category="personnel",
+                              description="Scientists' grants", amount=120_000_00,
+                              splits={donors[0].id: 72_000_00, donors[1].id: 48_000_00})
+    proposals.add_budget_line(p, by=applicant, category="equipment",
+                              description="Field instruments", amount=40_000_00,
+                              splits={donors[0].id: 40_000_00})
+    proposals.update_sections(p, "ip", by=applicant, expected_revision=None,
+                              foreground_ip="joint", foreground_ip_terms="",
+                              publication_policy="Open access after 6 months.")
+    if submit:
+        for kind in call.required_attachments:
+            proposals.upload_attachment(p, by=applicant, kind=kind, filename=f"{kind}.pdf",
+                                        data=_demo_pdf(title))
+        workflow.fire(p, "submit", by=applicant, roles=frozenset({Role.applicant}))
+    return p
 
 
 def _demo_pdf(title: str) -> bytes:

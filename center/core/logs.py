@@ -40,6 +40,9 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(app.config["LOG_LEVEL"])
+    # WeasyPrint narrates every rendering step at INFO; only its warnings matter here.
+    for noisy in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     access = logging.getLogger("center.access")
 

@@ -13,7 +13,7 @@ from center.dedup.models import MatchStatus
 
 class ResolveForm(Form):
     version = HiddenField()
-    status = RadioField(_l("Verdict"), choices=[
+    status = RadioField(_l("Is it the same work?"), choices=[
         (MatchStatus.cleared.value, _l("Cleared: not the same work")),
         (MatchStatus.complementary.value, _l("Complementary: coordinate the two teams")),
         (MatchStatus.duplicate.value, _l("Duplicate: the same work; reject or merge")),
