@@ -55,8 +55,11 @@ test: install-test
 lint: $(BIN)/python
 	$(BIN)/ruff check .
 
+## Run every benchmark under bench/ and print its figures
 bench: install-test
-	$(BIN)/python bench/run_all.py
+	@for script in bench/*.py; do \
+	  name=$$(basename $$script .py); echo "== bench/$$name.py =="; \
+	  $(BIN)/python -m bench.$$name || exit 1; done
 
 ## Write a new migration after changing models: make migrate m="what changed"
 migrate: install
