@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from center.core.forms import Form
 
@@ -40,3 +42,17 @@ class ResetPasswordForm(Form):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+LANGUAGES = [("", _l("As my browser asks")), ("en", "English"), ("ko", "한국어"),
+             ("ru", "Русский")]
+
+
+class AccountForm(Form):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(_l("Interface language"), choices=LANGUAGES)
+    timezone = SelectField(_l("Show times in"))
+
+    def validate_timezone(self, field: SelectField) -> None:
+        if field.data and field.data not in available_timezones():
+            raise ValidationError(_l("Unknown time zone."))

@@ -159,3 +159,10 @@ def request_password_reset(email: str, *, reset_url_for) -> None:  # noqa: ANN00
 def reset_password(user: User, new_password: str) -> None:
     """Set a new password; older sessions and reset links stop working."""
     user.password_hash = hash_password(new_password)
+
+
+def update_account(user: User, *, name: str, locale: str | None, timezone: str | None) -> None:
+    """Change a user's name, interface language and time zone."""
+    user.name = name.strip()
+    user.locale = locale or None
+    user.timezone = timezone or None

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from center.auth import bp, services
-from center.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, ResetRequestForm
+from center.auth.forms import (
+    AccountForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
 from center.auth.models import User
 from center.core.db import all_tenants, db
 from center.extensions import login_manager
@@ -134,3 +141,20 @@ def reset_password(token: str):
         flash(_("Your password is changed. Sign in with it."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account():
+    """Let the signed-in user set their name, language and time zone."""
+    form = AccountForm(obj=current_user if request.method == "GET" else None)
+    form.timezone.choices = [("", _("The center's time zone"))] + [
+        (zone, zone.replace("_", " ")) for zone in sorted(available_timezones())
+        if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))]
+    if form.validate_on_submit():
+        services.update_account(current_user, name=form.name.data, locale=form.locale.data,
+                                timezone=form.timezone.data)
+        db.session.commit()
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)

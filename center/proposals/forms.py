@@ -16,7 +16,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from center.core.forms import Form
 from center.proposals.models import BudgetCategory, ForegroundIP
@@ -91,7 +99,7 @@ class TaskForm(Form):
 
     def validate_end_month(self, field: IntegerField) -> None:
         if self.start_month.data and field.data and field.data < self.start_month.data:
-            raise ValueError(_l("The task cannot end before it starts."))
+            raise ValidationError(_l("The task cannot end before it starts."))
 
 
 class BudgetLineForm(Form):
@@ -114,7 +122,7 @@ class TripForm(Form):
 
     def validate_return_on(self, field: DateField) -> None:
         if self.depart_on.data and field.data and field.data < self.depart_on.data:
-            raise ValueError(_l("The return cannot be before the departure."))
+            raise ValidationError(_l("The return cannot be before the departure."))
 
 
 class BackgroundIPForm(Form):

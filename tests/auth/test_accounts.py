@@ -162,3 +162,21 @@ def test_logout_needs_a_post(client, world, login) -> None:
     assert client.get(f"/{world.a.slug}/dashboard").status_code == 200
     client.post("/logout")
     assert client.get(f"/{world.a.slug}/dashboard").status_code == 302
+
+
+def test_a_user_chooses_language_and_time_zone(app, client, world: World, login) -> None:
+    login(world.a.emails["officer"])
+    response = client.post("/account", data={"name": "Elena Sokolova", "locale": "ru",
+                                              "timezone": "Asia/Almaty"})
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == world.a.emails["officer"]))
+        assert (user.name, user.locale, user.timezone) == ("Elena Sokolova", "ru", "Asia/Almaty")
+    page = client.get(f"/{world.a.slug}/dashboard").get_data(as_text=True)
+    assert '<html lang="ru">' in page
+
+
+def test_an_unknown_time_zone_is_refused(client, world: World, login) -> None:
+    login(world.a.emails["officer"])
+    response = client.post("/account", data={"name": "X", "locale": "", "timezone": "Mars/Base"})
+    assert 'id="timezone-error"' in response.get_data(as_text=True)

@@ -204,7 +204,8 @@ def test_a_budget_split_error_is_shown_and_nothing_is_stored(app, client, world,
     html = response.get_data(as_text=True)
     assert 'id="amount-error"' in html and "add up to" in html
     with app.app_context(), tenant_scope(world.a.tenant_id):
-        assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == 0
+        assert db.session.scalar(select(func.count()).select_from(BudgetLine).where(
+            BudgetLine.proposal_id == world.a.ids["proposal_id"])) == 0
 
 
 def test_double_submission_makes_one_version(app, client, world, login) -> None:
@@ -223,7 +224,8 @@ def test_double_submission_makes_one_version(app, client, world, login) -> None:
     assert "now submitted" in first.get_data(as_text=True)
     assert "already done" in second.get_data(as_text=True)
     with app.app_context(), tenant_scope(world.a.tenant_id):
-        assert db.session.scalar(select(func.count()).select_from(ProposalVersion)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ProposalVersion).where(
+            ProposalVersion.proposal_id == world.a.ids["proposal_id"])) == 1
 
 
 def test_an_applicant_cannot_see_another_applicants_proposal(app, client, world, login) -> None:
