@@ -58,17 +58,13 @@ def _reset_schema(app: Flask) -> None:
 
 
 def _empty_tables(app: Flask) -> None:
+    """Delete every row. DELETE in dependency order beats TRUNCATE on small tables: on
+    PostgreSQL a TRUNCATE of every table costs a lock and a file swap per table per test."""
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-                ))
-            else:
-                for table in reversed(db.metadata.sorted_tables):
-                    conn.execute(table.delete())
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
 
 
 @pytest.fixture(scope="session")

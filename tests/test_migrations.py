@@ -23,7 +23,8 @@ def scratch_url(tmp_path: Path):
     if not url or not url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    name = "center_migration_check"
+    # Named after the suite's database, so that suites on other databases do not collide.
+    name = f"{make_url(url).database}_migration_check"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
