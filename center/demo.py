@@ -19,6 +19,8 @@ from center.dedup import services as dedup
 from center.proposals import services as proposals
 from center.proposals import workflow
 from center.proposals.models import Proposal
+from center.reviews import funding
+from center.reviews import services as reviews
 from center.tenants import services as tenants
 from center.tenants.models import Country, Donor, DonorKind, Institute, InstituteKind, Role, Tenant
 
@@ -174,6 +176,8 @@ def _seed_center(tenant: Tenant, spec: dict, platform: User) -> list[tuple[str, 
         )
         logins.append((email, f"{role.label} at {tenant.short_name}"
                        + (f" for {acts_for}" if acts_for else "")))
+        if role == Role.reviewer:
+            _seed_reviewer(user, donors[acts_for], platform)
     _seed_call_and_proposals(tenant, platform)
     return logins
 
@@ -348,6 +352,27 @@ def _seed_call_and_proposals(tenant: Tenant, platform: User) -> None:
         _write_proposal(call, applicants[0], title, abstract, institutes[0], institutes[4],
                         "туберкулёз, геномика", donors, submit=True)
         dedup.import_projects(FUNDED_PROJECTS_CSV, by=platform)
+
+
+#: Expertise of the demo reviewers, by e-mail: what the assignment suggestions match on.
+EXPERTISE = {
+    "reviewer.eu@istc-demo.example": "tuberculosis, infectious disease epidemiology, genomics, "
+                                     "public health surveillance, hepatitis",
+    "reviewer.us@istc-demo.example": "seismology, earthquake hazard, landslides, early warning, "
+                                     "disaster risk, remote sensing",
+    "reviewer.jp@istc-demo.example": "forestry, watershed management, erosion, biodiversity, "
+                                     "radiation monitoring, uranium tailings",
+    "reviewer.kr@nesc.example": "reforestation, forest ecology, volcanology, gas geochemistry",
+    "reviewer.no@nesc.example": "tuberculosis, mobile health, grassland ecology, grazing",
+}
+
+
+def _seed_reviewer(user: User, donor: Donor, platform: User) -> None:
+    """Give a demo reviewer an expertise profile and let them commit their donor's funds."""
+    reviews.save_profile(user, by=user, expected_version=0,
+                         expertise=EXPERTISE.get(user.email, ""), institute_id=None,
+                         nationality=donor.country_code, collaborators="", max_load=8)
+    funding.add_delegate(donor, user, by=platform)
 
 
 def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: Institute,
