@@ -1,0 +1,127 @@
+"""One form per thing done to an agreement or its clauses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from center.agreements import clauses as clause_lib
+from center.core import money
+from center.core.forms import Form
+
+
+class ProposalActionForm(Form):
+    """A button acting on a proposal, carrying the proposal version the page showed."""
+
+    version = HiddenField()
+
+
+class AcknowledgeForm(Form):
+    """One party's acknowledgement; the page names the party in a ``party_value`` input and
+    prefixes the form with it, so a user acting for two parties gets two distinct forms."""
+
+    sha256 = HiddenField(validators=[DataRequired()])
+    confirm = BooleanField(_l("I have read the agreement with this fingerprint and acknowledge "
+                              "it for the party named above."), validators=[DataRequired()])
+    typed_name = StringField(_l("Your full name"),
+                             description=_l("Typed as you would sign; it is recorded with the "
+                                            "time and the fingerprint."),
+                             validators=[DataRequired(), Length(min=2, max=200)])
+
+
+class CountersignForm(Form):
+    version = HiddenField()
+    typed_name = StringField(_l("Your full name"),
+                             description=_l("Countersigning makes the project active."),
+                             validators=[DataRequired(), Length(min=2, max=200)])
+
+
+class BatchForm(Form):
+    #: The proposal ids the confirmation list showed, so a changed list is shown again.
+    expected = HiddenField()
+
+
+class ClauseForm(Form):
+    """The wording of one clause; subclasses add the clause's numeric terms."""
+
+    base_number = HiddenField()
+    title = StringField(_l("Article title"), validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        _l("Text"),
+        description=_l("Plain text. A blank line starts a new paragraph; a line starting with "
+                       "“- ” is a list item; {placeholders} are filled in for each agreement."),
+        validators=[DataRequired(), Length(max=20000)], render_kw={"rows": 14})
+    note = StringField(_l("What changed"), validators=[Optional(), Length(max=300)])
+
+    #: The field that shows errors in the numeric terms.
+    settings_field = ""
+
+    def settings(self, currency: str) -> dict[str, Any]:
+        """The clause's numeric terms from the form (none for most clauses)."""
+        return {}
+
+    def load_settings(self, settings: dict[str, Any], currency: str) -> None:
+        """Show stored numeric terms in the form."""
+
+
+class BudgetClauseForm(ClauseForm):
+    tranches = TextAreaField(
+        _l("Payment schedule"),
+        description=_l("One tranche a line: percentage | condition. The percentages add up "
+                       "to 100."), validators=[DataRequired()], render_kw={"rows": 4})
+    settings_field = "tranches"
+
+    def settings(self, currency: str) -> dict[str, Any]:
+        return {"tranches": clause_lib.parse_tranches(self.tranches.data or "")}
+
+    def load_settings(self, settings: dict[str, Any], currency: str) -> None:
+        self.tranches.data = clause_lib.format_tranches(settings["tranches"])
+
+
+class TravelClauseForm(ClauseForm):
+    per_diem = DecimalField(_l("Per-diem per day"), places=2,
+                            validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    insurance_cover = DecimalField(_l("Minimum insurance cover"), places=2,
+                                   validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    settings_field = "per_diem"
+
+    def settings(self, currency: str) -> dict[str, Any]:
+        try:
+            return {"per_diem": money.to_minor(self.per_diem.data, currency),
+                    "insurance_cover": money.to_minor(self.insurance_cover.data, currency)}
+        except ValueError as exc:
+            raise clause_lib.ClauseSyntaxError(
+                f"Amounts in {currency} have at most {money.precision(currency)} decimals."
+            ) from exc
+
+    def load_settings(self, settings: dict[str, Any], currency: str) -> None:
+        self.per_diem.data = money.to_decimal(settings["per_diem"], currency)
+        self.insurance_cover.data = money.to_decimal(settings["insurance_cover"], currency)
+
+
+class IpClauseForm(ClauseForm):
+    default_foreground = SelectField(
+        _l("Foreground IP, when the proposal does not say"),
+        choices=[("joint", _l("The consortium, jointly")),
+                 ("inventor", _l("The inventing institute")),
+                 ("licensed_to_donors", _l("The institutes, with a licence to the donors"))])
+    settings_field = "default_foreground"
+
+    def settings(self, currency: str) -> dict[str, Any]:
+        return {"default_foreground": self.default_foreground.data}
+
+    def load_settings(self, settings: dict[str, Any], currency: str) -> None:
+        self.default_foreground.data = settings["default_foreground"]
+
+
+CLAUSE_FORMS: dict[str, type[ClauseForm]] = {
+    "budget": BudgetClauseForm, "travel": TravelClauseForm, "ip": IpClauseForm,
+}
+
+
+def clause_form_for(key: str) -> type[ClauseForm]:
+    return CLAUSE_FORMS.get(key, ClauseForm)
