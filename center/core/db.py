@@ -18,6 +18,7 @@ from flask import g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, ForeignKey, MetaData, event, orm
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -120,22 +121,37 @@ def all_tenants() -> Any:
     return tenant_scope(ALL_TENANTS)
 
 
-def _is_tenant_scoped(mapper: orm.Mapper) -> bool:
-    return issubclass(mapper.class_, TenantScoped)
+def _tenant_tables() -> frozenset[str]:
+    """Names of the tables of every TenantScoped model."""
+    return frozenset(m.local_table.name for m in Base.registry.mappers
+                     if issubclass(m.class_, TenantScoped))
+
+
+def _touches_tenant_data(state: orm.ORMExecuteState) -> bool:
+    """Whether the statement reads or writes a tenant-owned table anywhere: as an entity, in
+    a join, a subquery or a bare ``select_from`` (``count(*)`` has no entity of its own)."""
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    tables = _tenant_tables()
+    return any(getattr(t, "name", None) in tables for t in sql_util.find_tables(
+        state.statement, check_columns=True, include_aliases=True, include_joins=True,
+        include_selects=True, include_crud=True))
 
 
 @event.listens_for(orm.Session, "do_orm_execute")
 def _filter_by_tenant(state: orm.ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not any(_is_tenant_scoped(m) for m in state.all_mappers):
-        return
     scope = _scope()
-    if scope is None:
-        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers))
-        raise TenantScopeMissing(f"query on tenant-owned {names} with no tenant in scope")
     if scope == ALL_TENANTS:
         return
+    if scope is None:
+        if _touches_tenant_data(state):
+            raise TenantScopeMissing(f"query on tenant-owned data with no tenant in scope: "
+                                     f"{str(state.statement)[:200]}")
+        return
+    # Always, not only when an entity is tenant-owned: the criteria also reach tenant tables
+    # that appear only in joins, subqueries or select_from.
     tenant_id = int(scope)
     state.statement = state.statement.options(
         orm.with_loader_criteria(

@@ -133,3 +133,27 @@ def test_pages_of_another_tenant_are_404_for_non_members(app, world: World, logi
         method = "GET" if "GET" in rule.methods else "POST"
         response = client.open(path, method=method)
         assert response.status_code == 404, (rule.rule, response.status_code)
+
+
+def test_counts_and_joins_through_tenant_tables_are_scoped(app, world: World) -> None:
+    """A tenant table reached only by select_from, a join or a subquery is filtered too."""
+    from sqlalchemy import func
+
+    from center.auth.models import User
+    from center.tenants.models import Role
+
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(Donor)) == 2
+        joined = db.session.scalars(select(User.email).join(
+            Membership, Membership.user_id == User.id).where(Membership.role == Role.officer))
+        assert list(joined) == [world.a.emails["officer"]]
+        nested = db.session.scalars(select(User.email).where(User.id.in_(
+            select(Membership.user_id).where(Membership.role == Role.officer))))
+        assert list(nested) == [world.a.emails["officer"]]
+
+
+def test_counting_tenant_rows_without_a_tenant_fails_loudly(app, world: World) -> None:
+    from sqlalchemy import func
+
+    with app.app_context(), pytest.raises(TenantScopeMissing):
+        db.session.scalar(select(func.count()).select_from(Donor))
