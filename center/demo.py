@@ -21,6 +21,7 @@ from center.proposals import workflow
 from center.proposals.models import Proposal
 from center.reviews import funding
 from center.reviews import services as reviews
+from center.screening import services as screening
 from center.tenants import services as tenants
 from center.tenants.models import Country, Donor, DonorKind, Institute, InstituteKind, Role, Tenant
 
@@ -114,7 +115,10 @@ PEOPLE = {
         ("reviewer.us@istc-demo.example", "Michael Grant", Role.reviewer, "US"),
         ("reviewer.jp@istc-demo.example", "Haruto Sato", Role.reviewer, "JP"),
         ("minister.kz@istc-demo.example", "Daniyar Seitkali", Role.concurrence, "KZ"),
+        ("minister.kg@istc-demo.example", "Aibek Toktogulov", Role.concurrence, "KG"),
+        ("minister.tj@istc-demo.example", "Firuza Rahimova", Role.concurrence, "TJ"),
         ("minister.am@istc-demo.example", "Gayane Hakobyan", Role.concurrence, "AM"),
+        ("minister.ge@istc-demo.example", "Nino Beridze", Role.concurrence, "GE"),
     ],
     "nesc": [
         ("bolormaa.ganbaatar@igg.example", "Bolormaa Ganbaatar", Role.applicant, None),
@@ -123,6 +127,8 @@ PEOPLE = {
         ("reviewer.kr@nesc.example", "Kim Min-jun", Role.reviewer, "KR"),
         ("reviewer.no@nesc.example", "Lars Haugen", Role.reviewer, "NO"),
         ("minister.mn@nesc.example", "Enkhjargal Batbayar", Role.concurrence, "MN"),
+        ("academy.kp@nesc.example", "Ri Song-chol", Role.concurrence, "KP"),
+        ("minister.uz@nesc.example", "Dilnoza Yusupova", Role.concurrence, "UZ"),
     ],
 }
 
@@ -178,6 +184,9 @@ def _seed_center(tenant: Tenant, spec: dict, platform: User) -> list[tuple[str, 
                        + (f" for {acts_for}" if acts_for else "")))
         if role == Role.reviewer:
             _seed_reviewer(user, donors[acts_for], platform)
+    screening.import_sanctions_list(filename="consolidated-list-demo.csv",
+                                    data=SANCTIONS_CSV.encode(), label="Consolidated list (demo)",
+                                    by=platform)
     _seed_call_and_proposals(tenant, platform)
     return logins
 
@@ -307,6 +316,15 @@ RUSSIAN_COPY = (
     "для рутинного эпиднадзора, а совместная панель покажет обеим национальным программам, "
     "где устойчивые кластеры пересекают границу.",
 )
+
+#: A small consolidated sanctions list. Every name is invented for the demo; one is close to
+#: a demo team member so that screening shows a hit for an officer to clear.
+SANCTIONS_CSV = """name,aliases,country,type,list,reference
+Vostok Precision Instruments JSC,"ОАО Восток Прецизионные Приборы;Vostok PI",RU,entity,Export control (demo),EC-0107
+Karimov Bakhtiyor Rustamovich,"Каримов Бахтиёр;B. Karimov",UZ,person,Consolidated (demo),CL-2291
+Petrosyan Armen Vardanovich,"Петросян Армен",AM,person,Consolidated (demo),CL-3310
+Korea Ryonbong Trading Corporation (demo),,KP,entity,Consolidated (demo),CL-4410
+"""
 
 #: Projects the center funded earlier, for the archive the duplicate check also searches.
 FUNDED_PROJECTS_CSV = """reference,title,abstract,lang,donor,country,lead_institute,pi,start_year

@@ -35,6 +35,7 @@ from center.dedup.models import (
 from center.dedup.text import detect_language
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
+from center.screening import services as screening
 from center.screening.names import score_names
 from center.tenants.models import Membership, Role, Tenant
 
@@ -195,7 +196,19 @@ def check_proposal(proposal: Proposal, *, by: User | None) -> list[SimilarityMat
     audit.record("dedup.checked", proposal, actor=by, matches=len(found),
                  external=len(overlaps))
     db.session.flush()
+    screening.record_duplicates(proposal, [_finding(proposal, m) for m in matches_for(proposal)],
+                                by=by)
     return list(found.values())
+
+
+def _finding(proposal: Proposal, match: SimilarityMatch) -> dict[str, Any]:
+    """A match as the screening report keeps it: what the check said at the time."""
+    other = match.project or (match.other_proposal if match.proposal_id == proposal.id
+                              else match.proposal)
+    label = (f"{match.project.reference}: {other.title}" if match.project else other.title)
+    return {"match_id": match.id, "title": label, "score": round(match.score, 2),
+            "method": match.method, "cross_country": match.cross_country,
+            "same_pi": match.same_pi, "resolution": str(match.status)}
 
 
 @jobs.task("dedup.check_proposal")

@@ -112,7 +112,8 @@ def show(proposal_id: int):
     return render_template(
         "proposals/show.html", proposal=proposal, problems=services.checklist(proposal),
         totals=services.budget_totals(proposal), form=TransitionForm(version=proposal.version),
-        transitions=workflow.allowed(proposal, current_roles()), can_edit=can_edit(
+        transitions=[t for t in workflow.allowed(proposal, current_roles()) if t.manual],
+        can_edit=can_edit(
             current_user, proposal), currency=g.tenant.currency, money=money.format_money,
     )
 

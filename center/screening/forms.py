@@ -1,0 +1,135 @@
+"""One form per thing an officer, an administrator or an official does in screening."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from center.core.forms import Form
+
+
+class VersionedForm(Form):
+    """A form that carries the version of the proposal (or request) the page showed."""
+
+    version = HiddenField(validators=[DataRequired()])
+
+    def loaded_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class RefreshForm(VersionedForm):
+    pass
+
+
+class ClearHitForm(VersionedForm):
+    reason = TextAreaField(_l("Why this is not the listed person or body"),
+                           description=_l("E.g. other date of birth, other country, "
+                                          "checked with the passport copy."),
+                           validators=[DataRequired(), Length(max=2000)])
+
+
+class SensitiveReviewForm(VersionedForm):
+    note = TextAreaField(_l("Outcome of the security review"),
+                         validators=[DataRequired(), Length(max=4000)])
+
+
+#: The officer's screening decisions, by workflow transition, with their labels.
+DECISION_CHOICES = [
+    SelectChoice("pass_screening", _l("Pass screening: ask the governments to concur")),
+    SelectChoice("request_changes", _l("Request changes: the applicant edits and resubmits")),
+    SelectChoice("declare_ineligible", _l("Declare ineligible")),
+]
+
+
+class DecisionForm(VersionedForm):
+    decision = RadioField(_l("What to do"), choices=DECISION_CHOICES,
+                          validators=[InputRequired(message=_l("Choose a decision."))])
+    reason = TextAreaField(_l("Reason, told to the applicant"),
+                           description=_l("Needed to request changes or declare the "
+                                          "proposal ineligible."),
+                           validators=[Optional(), Length(max=4000)])
+
+
+class StartForm(VersionedForm):
+    pass
+
+
+class BulkForm(Form):
+    """Choose proposals of a call and one decision for all of them."""
+
+    proposals = SelectMultipleField(_l("Proposals"), coerce=int,
+                                    widget=ListWidget(prefix_label=False),
+                                    option_widget=CheckboxInput(),
+                                    validators=[DataRequired(message=_l(
+                                        "Tick at least one proposal."))])
+    action = SelectField(_l("Decision for all of them"), choices=[
+        SelectChoice("start_screening", _l("Start screening")), *DECISION_CHOICES])
+    reason = TextAreaField(_l("Reason, told to each applicant"),
+                           description=_l("Needed to request changes or declare ineligible."),
+                           validators=[Optional(), Length(max=4000)])
+
+
+class BulkConfirmForm(Form):
+    token = HiddenField(validators=[DataRequired()])
+
+
+class SanctionsImportForm(Form):
+    label = StringField(_l("Name of this version"),
+                        description=_l("E.g. “Consolidated list, March 2027”."),
+                        validators=[Optional(), Length(max=200)])
+    file = FileField(_l("Consolidated list (CSV, UTF-8)"),
+                     description=_l("Columns: name, aliases (separated by ;), country (ISO "
+                                    "code), type (person or entity), list, reference."),
+                     validators=[FileRequired(message=_l("Choose the CSV file."))])
+    skip_bad_rows = BooleanField(_l("Import the readable rows and leave out the lines "
+                                    "listed as errors"))
+
+
+class ConcurrenceForm(VersionedForm):
+    decision = RadioField(_l("Your government's answer"), choices=[
+        SelectChoice("concur", _l("Concur")), SelectChoice("object", _l("Object"))],
+        validators=[InputRequired(message=_l("Choose concur or object."))])
+    comment = TextAreaField(_l("Comment"),
+                            description=_l("Required for an objection: the applicant is told "
+                                           "the reason."),
+                            validators=[Optional(), Length(max=4000)])
+
+
+class SettingsForm(Form):
+    revision = HiddenField()
+    concurrence_deadline_days = IntegerField(
+        _l("Days a government has to answer a concurrence request"),
+        validators=[InputRequired(), NumberRange(min=1, max=365)])
+    negative_concurrence = BooleanField(
+        _l("Silence after the deadline counts as consent (negative concurrence)"))
+    effort_limit_days_per_year = IntegerField(
+        _l("Working days per year that count as 100% of a scientist's time"),
+        validators=[InputRequired(), NumberRange(min=1, max=366)])
+    sensitive_keywords = TextAreaField(
+        _l("Sensitive topics"), description=_l("One keyword or phrase per line; proposals "
+                                               "that mention one need a security review."),
+        validators=[Optional(), Length(max=4000)])
+
+    def keywords(self) -> list[str]:
+        seen: list[str] = []
+        for line in (self.sensitive_keywords.data or "").splitlines():
+            word = " ".join(line.split())
+            if word and word.casefold() not in {s.casefold() for s in seen}:
+                seen.append(word)
+        return seen
