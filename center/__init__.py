@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
 
 from center import cli
@@ -69,6 +69,20 @@ def select_timezone() -> str | None:
     return tenant.timezone if tenant is not None else None
 
 
+def format_moment(value: Any, fmt: str = "short") -> str:
+    """Format a UTC datetime in the viewer's zone and language: date and hour:minute by
+    default (seconds say nothing to a reader); "deadline" adds the weekday and the zone's
+    name; any other value is a Babel format name or pattern."""
+    if not value:
+        return "—"
+    if fmt == "short":
+        return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+    if fmt == "deadline":
+        return (f"{format_date(value, 'full')}, {format_time(value, 'short')} "
+                f"({format_datetime(value, 'zzzz')})")
+    return format_datetime(value, fmt)
+
+
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -111,9 +125,7 @@ def register_template_context(app: Flask) -> None:
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
                                  format_money=format_money)
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else "—"
-    )
+    app.jinja_env.filters["datetime"] = format_moment
 
     @app.context_processor
     def tenant_context() -> dict[str, Any]:
