@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -84,6 +85,19 @@ def _refused(exc: Exception) -> list[str]:
     return [str(exc)]
 
 
+def _attempt(action: Callable[[], Any]) -> Any:
+    """Run a service action and commit; if it is refused, roll back, flash why, return None."""
+    try:
+        result = action()
+        db.session.commit()
+    except (services.ScreeningError, StaleDataError) as exc:
+        db.session.rollback()
+        for message in _refused(exc):
+            flash(message, "error")
+        return None
+    return True if result is None else result
+
+
 def _back(proposal: Proposal):  # noqa: ANN202
     return redirect(url_for("screening.show", proposal_id=proposal.id))
 
@@ -143,15 +157,9 @@ def refresh(proposal_id: int):
     form = RefreshForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = services.screen_proposal(proposal, by=current_user,
-                                          expected_version=form.loaded_version())
-        db.session.commit()
-    except (services.ScreeningError, StaleDataError) as exc:
-        db.session.rollback()
-        for message in _refused(exc):
-            flash(message, "error")
-    else:
+    report = _attempt(lambda: services.screen_proposal(
+        proposal, by=current_user, expected_version=form.loaded_version()))
+    if report:
         flash(_("Screening refreshed: %(n)d sanctions hit(s), %(open)d to clear.",
                 n=len(report.hits), open=len(report.uncleared_hits)), "success")
     return _back(proposal)
@@ -211,15 +219,8 @@ def clear_hit(sanctions_hit_id: int):
     if not form.validate_on_submit():
         flash(_("Say why this is not the listed person or body."), "error")
         return _back(proposal)
-    try:
-        services.clear_hit(hit, by=current_user, reason=form.reason.data,
-                           expected_version=form.loaded_version())
-        db.session.commit()
-    except (services.ScreeningError, StaleDataError) as exc:
-        db.session.rollback()
-        for message in _refused(exc):
-            flash(message, "error")
-    else:
+    if _attempt(lambda: services.clear_hit(hit, by=current_user, reason=form.reason.data,
+                                           expected_version=form.loaded_version())):
         flash(_("Hit on %(name)s cleared.", name=hit.subject_name), "success")
     return _back(proposal)
 
@@ -234,15 +235,8 @@ def review_sensitive(proposal_id: int):
     if not form.validate_on_submit():
         flash(_("Write what the security review found."), "error")
         return _back(proposal)
-    try:
-        services.review_sensitive(report, by=current_user, note=form.note.data,
-                                  expected_version=form.loaded_version())
-        db.session.commit()
-    except (services.ScreeningError, StaleDataError) as exc:
-        db.session.rollback()
-        for message in _refused(exc):
-            flash(message, "error")
-    else:
+    if _attempt(lambda: services.review_sensitive(report, by=current_user, note=form.note.data,
+                                                  expected_version=form.loaded_version())):
         flash(_("Security review recorded."), "success")
     return _back(proposal)
 
