@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
-      fonts-noto-core fonts-noto-cjk fonts-dejavu-core curl \
+      fonts-noto-core fonts-nanum fonts-noto-cjk fonts-dejavu-core curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/center

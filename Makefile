@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: Pango and fonts covering Latin, Cyrillic and Hangul for WeasyPrint;
 # Chromium and poppler (pdftoppm) for the browser and PDF tests.
-RUN_DEBS  := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+RUN_DEBS  := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-nanum fonts-noto-cjk fonts-dejavu-core
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 
 .PHONY: run test install install-test debs-run debs-test lint bench migrate translations clean

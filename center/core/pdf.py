@@ -179,7 +179,7 @@ def _worker_main(fd: int) -> None:
     fetcher = StaticFetcher()
     fonts = _SystemFonts()
     # Load the fonts and fontconfig's cache now rather than during the first timed render.
-    _render("<p style=\"font-family: 'Noto Sans', 'Noto Sans CJK KR'\">Aa Яя 가</p>",
+    _render("<p style=\"font-family: 'Noto Sans', 'NanumGothic'\">Aa Яя 가</p>",
             STATIC_URL, fetcher, fonts)
     # Move WeasyPrint's modules and stylesheets out of the collector's sight: full collections
     # during a render otherwise rescan them and cost ~15% of an 8-page document.
