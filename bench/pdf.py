@@ -6,13 +6,15 @@ Run from the project root::
 
 The typical agreement is `center.agreements.examples.example_facts`: three institutes (Latin,
 Cyrillic and Hangul names), three donors, twelve budget lines, four trips, five team members
-and the default clauses, about eight A4 pages. Rendering goes through the real path: the
+and the default clauses, ten A4 pages in two parts. Rendering goes through the real path: the
 Jinja template, then WeasyPrint in the sandboxed worker pool of `center.core.pdf` (the
-workers are started and warmed before timing). It prints:
+workers are started and warmed before timing), each part of the agreement on a worker of its
+own, then the parts joined. It prints:
 
-* the median, best and worst wall time of one agreement rendered alone, and the CPU time a
-  worker spent on it (read from the workers' resource usage once they exit, less the cost of
-  starting and warming them), which does not depend on what else the machine is doing;
+* the median, best and worst wall time of one agreement rendered alone, and the CPU time the
+  workers spent on it, both parts together (read from the workers' resource usage once they
+  exit, less the cost of starting and warming them), which does not depend on what else the
+  machine is doing;
 * for a batch (as the call-wide batch issuing does), wall time, agreements per second and
   pages per second over every worker of the pool.
 
@@ -83,7 +85,7 @@ def main() -> None:
     cpu = (_children_cpu() - 2 * startup_cpu) / args.runs
     print(f"one agreement: median {statistics.median(times):.3f} s wall "
           f"(best {min(times):.3f}, worst {max(times):.3f}, {args.runs} runs); "
-          f"{cpu:.3f} s CPU in the worker")
+          f"{cpu:.3f} s CPU in the workers (both parts)")
 
     batch = [context(n) for n in range(1, args.batch + 1)]
     start = time.perf_counter()

@@ -26,6 +26,19 @@ CLAUSE_KEYS: tuple[str, ...] = (
     "confidentiality", "termination", "disputes", "signatures",
 )
 
+#: The agreement is printed in two parts, each paged on its own, which the PDF workers lay
+#: out at the same time: Part I holds the cover, the contents and the special conditions of
+#: the project (the articles before this one); Part II the general conditions, the
+#: signatures and the annexes.
+PART_TWO_FROM = "publication"
+PART_TITLES: tuple[str, str] = ("Special conditions of the project",
+                                "General conditions and signatures")
+
+
+def part_of(key: str) -> int:
+    """Return the part (1 or 2) of the printed agreement that clause ``key`` is in."""
+    return 2 if CLAUSE_KEYS.index(key) >= CLAUSE_KEYS.index(PART_TWO_FROM) else 1
+
 DEFAULT_TITLES: dict[str, str] = {
     "parties": "Parties",
     "summary": "Project",
@@ -77,14 +90,14 @@ DEFAULT_BODIES: dict[str, str] = {
         "non-commercial research."
     ),
     "travel": (
-        "The Center supports the visa applications of the travellers listed below and issues "
-        "an invitation letter for each trip marked as needing one. Travel is booked in "
-        "economy class by the most direct route.\n\n"
+        "The Center supports the visa applications of the travellers listed in Annex B and "
+        "issues an invitation letter for each trip marked there as needing one. Travel is "
+        "booked in economy class by the most direct route.\n\n"
         "Travellers receive a per-diem of {per_diem} for each day away from their home city, "
         "covering accommodation, meals and local transport.\n\n"
         "Each traveller holds medical and repatriation insurance with a cover of at least "
         "{insurance_cover} for the whole trip; its cost is an eligible travel expense. A "
-        "trip not listed below needs the Center’s prior written approval."
+        "trip not listed in Annex B needs the Center’s prior written approval."
     ),
     "reporting": (
         "The Lead Institute submits to the Center:\n"

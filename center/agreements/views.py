@@ -324,7 +324,7 @@ def countersign(agreement_id: int):
 def clauses():
     """List the clauses in force, each with its version."""
     return render_template("agreements/clauses.html", clauses=services.current_clauses(),
-                           placeholders=clause_lib.PLACEHOLDERS)
+                           placeholders=clause_lib.PLACEHOLDERS, part_of=clause_lib.part_of)
 
 
 @bp.route("/<tenant>/admin/agreement-clauses/edit", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import io
 import json
 import logging
 import mimetypes
@@ -414,6 +415,38 @@ def render_pdf_batch(
     return _renderer().render_batch(
         documents, base_url=base_url, timeout=timeout, memory_mb=memory_mb
     )
+
+
+def join_pdfs(parts: Sequence[bytes]) -> bytes:
+    """Return one PDF holding the pages of ``parts`` in order, with their links and outlines.
+
+    Each part keeps its own named destinations, so the parts must not share anchor names.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    from pypdf import PdfReader, PdfWriter  # parent side only: workers never join
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_pdf_documents(
+    documents: Sequence[Sequence[str]], *, base_url: str | None = None, timeout: float = 30,
+    memory_mb: int = 1024,
+) -> list[bytes]:
+    """Render documents printed in parts: every part on the pool at once, then joined.
+
+    A long document split into parts that are paged on their own (as an agreement is) is
+    laid out on several workers at the same time instead of on one; each part has the time
+    and memory limits of a document.
+    """
+    flat = [html for parts in documents for html in parts]
+    pdfs = iter(render_pdf_batch(flat, base_url=base_url, timeout=timeout, memory_mb=memory_mb))
+    return [join_pdfs([next(pdfs) for _part in parts]) for parts in documents]
 
 
 def shutdown() -> None:

@@ -81,10 +81,40 @@ def test_the_agreement_states_clauses_amounts_trips_and_ip_terms(
     assert "Open access." in text
     # Placeholders were all filled.
     assert not re.search(r"\{[a-z_]+\}", text)
-    # Header and footer: page x of y on every page but the cover's header.
-    pages = PdfReader(io.BytesIO(data)).pages
-    assert f"Page 1 of {len(pages)}" in pages[0].extract_text()
-    assert f"Page {len(pages)} of {len(pages)}" in pages[-1].extract_text()
+    # Two parts, each paged on its own: "Part I · Page x of y" on every page of Part I, then
+    # "Part II · Page x of y" from the page where Part II starts.
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    second = next(i for i, page in enumerate(pages) if "Part II. General conditions" in page
+                  and "Contents of Part II" in page)
+    first_part, second_part = pages[:second], pages[second:]
+    assert first_part and second_part
+    for part, label in ((first_part, "Part I"), (second_part, "Part II")):
+        for number, page in enumerate(part, start=1):
+            assert f"{label} · Page {number} of {len(part)}" in " ".join(page.split()), number
+
+
+def test_each_part_lists_its_articles_with_pages_and_the_links_work(
+        scene: Scene, issued_pdf) -> None:  # noqa: ANN001
+    data, _agreement = issued_pdf
+    reader = PdfReader(io.BytesIO(data))
+    cover = " ".join(reader.pages[0].extract_text().split())
+    # Part I's contents give a page for its own articles and the part for the others.
+    assert re.search(r"Article 1\. Parties[ .]*2\b", cover), cover
+    assert re.search(r"Article 7\. Publication[ .]*Part II", cover), cover
+    assert re.search(r"Annex C\. Project team[ .]*Part II", cover), cover
+    second = next(i for i, page in enumerate(reader.pages)
+                  if "Contents of Part II" in page.extract_text())
+    contents = " ".join(reader.pages[second].extract_text().split())
+    assert re.search(r"Article 7\. Publication[ .]*1\b", contents), contents
+    # Every contents entry with a page is a link to a destination of the joined document.
+    destinations = reader.named_destinations
+    for index in (0, second):
+        links = [annotation.get_object() for annotation in reader.pages[index]["/Annots"]]
+        targets = [str(link["/Dest"]) for link in links if "/Dest" in link]
+        assert targets and all(target in destinations for target in targets)
+    assert {"art-parties", "art-publication", "annex-team"} <= set(destinations)
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert any("Part II" in title for title in titles)
 
 
 def test_cyrillic_and_korean_names_can_be_copied_from_the_pdf(scene: Scene, issued_pdf) -> None:  # noqa: ANN001
@@ -216,7 +246,7 @@ def test_the_renderer_is_a_pure_function_of_its_context() -> None:
     clauses = {key: services.default_clause(key) for key in services.clause_lib.CLAUSE_KEYS}
     context = services.assemble(example_facts(), clauses, reference="EX-1", version=1,
                                 generated_on="2026-03-01")
-    assert pdf.agreement_html(context) == pdf.agreement_html(context)
+    assert pdf.agreement_parts_html(context) == pdf.agreement_parts_html(context)
     text = _text(pdf.render_agreement_pdf(context))
     assert "한국생명공학연구원" in text and "Институт цитологии и генетики СО РАН" in text
     assert "€325,050.50" in text
@@ -229,5 +259,5 @@ def test_a_bundled_tenant_logo_is_used_when_there_is_one() -> None:
     clauses = {key: services.default_clause(key) for key in services.clause_lib.CLAUSE_KEYS}
     context = services.assemble(example_facts(logo="logos/istc-demo.svg"), clauses,
                                 reference="EX-1", version=1, generated_on="2026-03-01")
-    assert '<img class="logo" src="logos/istc-demo.svg"' in pdf.agreement_html(context)
+    assert '<img class="logo" src="logos/istc-demo.svg"' in pdf.agreement_parts_html(context)[0]
     assert PdfReader(io.BytesIO(pdf.render_agreement_pdf(context))).pages

@@ -19,6 +19,7 @@ from center.core.pdf import (
     StaticFetcher,
     render_pdf,
     render_pdf_batch,
+    render_pdf_documents,
 )
 
 NAMES = ("Jane Smith", "Иванов Пётр", "김민준")
@@ -148,6 +149,40 @@ def test_render_pdf_batch_returns_the_documents_in_order() -> None:
     assert [name in page_texts(data)[0] for name, data in zip(NAMES, results, strict=True)] == [
         True, True, True
     ]
+
+
+def test_documents_in_parts_are_joined_in_order_with_their_links_and_outlines() -> None:
+    part = (
+        '<nav class="toc"><a href="#{id}">{title}</a></nav>'
+        '<h2 id="{id}" class="page-break">{title}</h2><p>{name}</p>'
+    )
+    documents = [
+        [html_document(part.format(id="one", title="Part one", name=NAMES[0])),
+         html_document(part.format(id="two", title="Part two", name=NAMES[1]))],
+        [html_document(f"<p>{NAMES[2]}</p>")],
+    ]
+
+    joined, single = render_pdf_documents(documents)
+
+    reader = PdfReader(io.BytesIO(joined))
+    texts = [page.extract_text() for page in reader.pages]
+    assert len(texts) == 4
+    assert NAMES[0] in texts[1] and NAMES[1] in texts[3]
+    # Each part keeps its own page numbers, links and outline entries.
+    assert "Page 2 of 2" in texts[1] and "Page 2 of 2" in texts[3]
+    assert {"one", "two"} <= set(reader.named_destinations)
+    for index in (0, 2):
+        link = reader.pages[index]["/Annots"][0].get_object()
+        assert str(link["/Dest"]) in reader.named_destinations
+    assert [item.title for item in reader.outline] == ["Part one", "Part two"]
+    assert page_texts(single) == page_texts(render_pdf(documents[1][0]))
+
+
+def test_a_part_that_breaks_its_limit_fails_the_whole_document() -> None:
+    runaway = html_document("".join(f"<p>Paragraph {i} of a runaway.</p>" for i in range(40_000)))
+
+    with pytest.raises(PdfRenderError, match="within 0.2 s"):
+        render_pdf_documents([[html_document("<p>Fine.</p>"), runaway]], timeout=0.2)
 
 
 # ---- Isolation and limits --------------------------------------------------------------
