@@ -6,7 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from center.agreements import clauses as clause_lib
@@ -106,9 +114,10 @@ class TravelClauseForm(ClauseForm):
 class IpClauseForm(ClauseForm):
     default_foreground = SelectField(
         _l("Foreground IP, when the proposal does not say"),
-        choices=[("joint", _l("The consortium, jointly")),
-                 ("inventor", _l("The inventing institute")),
-                 ("licensed_to_donors", _l("The institutes, with a licence to the donors"))])
+        choices=[SelectChoice("joint", _l("The consortium, jointly")),
+                 SelectChoice("inventor", _l("The inventing institute")),
+                 SelectChoice("licensed_to_donors",
+                              _l("The institutes, with a licence to the donors"))])
     settings_field = "default_foreground"
 
     def settings(self, currency: str) -> dict[str, Any]:

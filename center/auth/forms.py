@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from center.core.forms import Form
@@ -44,8 +44,8 @@ class ResetPasswordForm(Form):
     )
 
 
-LANGUAGES = [("", _l("As my browser asks")), ("en", "English"), ("ko", "한국어"),
-             ("ru", "Русский")]
+LANGUAGES = [SelectChoice("", _l("As my browser asks")), SelectChoice("en", "English"),
+             SelectChoice("ko", "한국어"), SelectChoice("ru", "Русский")]
 
 
 class AccountForm(Form):

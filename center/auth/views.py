@@ -9,6 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from center.auth import bp, services
 from center.auth.forms import (
@@ -148,8 +149,8 @@ def reset_password(token: str):
 def account():
     """Let the signed-in user set their name, language and time zone."""
     form = AccountForm(obj=current_user if request.method == "GET" else None)
-    form.timezone.choices = [("", _("The center's time zone"))] + [
-        (zone, zone.replace("_", " ")) for zone in sorted(available_timezones())
+    form.timezone.choices = [SelectChoice("", _("The center's time zone"))] + [
+        SelectChoice(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())
         if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))]
     if form.validate_on_submit():
         services.update_account(current_user, name=form.name.data, locale=form.locale.data,

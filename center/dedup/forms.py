@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from center.core.forms import Form
@@ -14,9 +14,10 @@ from center.dedup.models import MatchStatus
 class ResolveForm(Form):
     version = HiddenField()
     status = RadioField(_l("Is it the same work?"), choices=[
-        (MatchStatus.cleared.value, _l("Cleared: not the same work")),
-        (MatchStatus.complementary.value, _l("Complementary: coordinate the two teams")),
-        (MatchStatus.duplicate.value, _l("Duplicate: the same work; reject or merge")),
+        SelectChoice(MatchStatus.cleared.value, _l("Cleared: not the same work")),
+        SelectChoice(MatchStatus.complementary.value,
+                     _l("Complementary: coordinate the two teams")),
+        SelectChoice(MatchStatus.duplicate.value, _l("Duplicate: the same work; reject or merge")),
     ], validators=[DataRequired(_l("Choose a verdict."))])
     comment = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Explain the verdict.")),
                                                       Length(max=4000)])

@@ -12,6 +12,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -29,9 +30,9 @@ from wtforms.validators import (
 from center.core.forms import Form
 from center.proposals.models import BudgetCategory, ForegroundIP
 
-TEAM_ROLES = [("principal_investigator", _l("Principal investigator")),
-              ("scientist", _l("Scientist")), ("engineer", _l("Engineer")),
-              ("technician", _l("Technician")), ("student", _l("Student"))]
+TEAM_ROLES = [SelectChoice("principal_investigator", _l("Principal investigator")),
+              SelectChoice("scientist", _l("Scientist")), SelectChoice("engineer", _l("Engineer")),
+              SelectChoice("technician", _l("Technician")), SelectChoice("student", _l("Student"))]
 
 
 class SectionForm(Form):
@@ -55,11 +56,11 @@ class OverviewForm(SectionForm):
 
 class IPPlanForm(SectionForm):
     foreground_ip = SelectField(_l("Foreground IP belongs to"), choices=[
-        ("", "—"),
-        (ForegroundIP.joint.value, _l("The consortium, jointly")),
-        (ForegroundIP.inventor.value, _l("The inventing institute")),
-        (ForegroundIP.licensed_to_donors.value,
-         _l("The institutes, with a licence to the donors")),
+        SelectChoice("", "—"),
+        SelectChoice(ForegroundIP.joint.value, _l("The consortium, jointly")),
+        SelectChoice(ForegroundIP.inventor.value, _l("The inventing institute")),
+        SelectChoice(ForegroundIP.licensed_to_donors.value,
+                     _l("The institutes, with a licence to the donors")),
     ], validators=[Optional()])
     foreground_ip_terms = TextAreaField(_l("Terms of the allocation"),
                                         validators=[Optional(), Length(max=4000)])
@@ -70,7 +71,8 @@ class IPPlanForm(SectionForm):
 class PartnerForm(Form):
     institute_id = SelectField(_l("Institute"), coerce=int)
     role = SelectField(_l("Role in the consortium"),
-                       choices=[("partner", _l("Partner")), ("lead", _l("Lead institute"))])
+                       choices=[SelectChoice("partner", _l("Partner")),
+                                SelectChoice("lead", _l("Lead institute"))])
 
 
 class ProposeInstituteForm(Form):
@@ -103,7 +105,7 @@ class TaskForm(Form):
 
 
 class BudgetLineForm(Form):
-    category = SelectField(_l("Category"), choices=[(c.value, c.value.capitalize())
+    category = SelectField(_l("Category"), choices=[SelectChoice(c.value, c.value.capitalize())
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
     amount = DecimalField(_l("Amount"), places=2,

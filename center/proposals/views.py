@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
@@ -118,19 +119,19 @@ def show(proposal_id: int):
     )
 
 
-def _choices_institutes(proposal: Proposal, *, consortium_only: bool) -> list[tuple[int, str]]:
+def _choices_institutes(proposal: Proposal, *, consortium_only: bool) -> list[SelectChoice]:
     if consortium_only:
-        return [(p.institute_id, p.institute.name) for p in proposal.partners]
+        return [SelectChoice(p.institute_id, p.institute.name) for p in proposal.partners]
     eligible = set(proposal.call.eligible_countries)
-    return [(i.id, f"{i.name} ({country_name(i.country_code)})"
-             + ("" if i.verified else " — " + _("awaiting confirmation")))
+    return [SelectChoice(i.id, f"{i.name} ({country_name(i.country_code)})"
+                         + ("" if i.verified else " — " + _("awaiting confirmation")))
             for i in tenants.institutes() if i.country_code in eligible]
 
 
-def _countries() -> list[tuple[str, str]]:
+def _countries() -> list[SelectChoice]:
     names = Locale("en").territories
-    return sorted(((code, name) for code, name in names.items()
-                   if len(code) == 2 and code.isalpha()), key=lambda c: c[1])
+    return sorted((SelectChoice(code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha()), key=lambda c: c.label)
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/edit/<section>", methods=["GET", "POST"])
@@ -191,7 +192,8 @@ def _single_form_section(proposal: Proposal, section: str, form: Any,
 
 def _overview(proposal: Proposal) -> Any:
     form = OverviewForm(obj=proposal if request.method == "GET" else None)
-    form.topic.choices = [("", "—")] + [(t, t) for t in proposal.call.topics]
+    form.topic.choices = [SelectChoice("", "—")] + [SelectChoice(t, t)
+                                                    for t in proposal.call.topics]
     return _single_form_section(proposal, "overview", form, [
         "title", "acronym", "topic", "abstract", "objectives", "keywords", "duration_months"])
 
@@ -230,7 +232,8 @@ def _consortium(proposal: Proposal) -> Any:
     form = PartnerForm()
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=False)
     propose = ProposeInstituteForm(prefix="new")
-    propose.country_code.choices = [(c, country_name(c)) for c in proposal.call.eligible_countries]
+    propose.country_code.choices = [SelectChoice(c, country_name(c))
+                                    for c in proposal.call.eligible_countries]
     if request.form.get("action") == "propose":
         if propose.validate_on_submit():
             institute = tenants.add_institute(by=current_user, verified=False,
@@ -310,7 +313,7 @@ def _budget(proposal: Proposal) -> Any:
 
 def _travel(proposal: Proposal) -> Any:
     form = TripForm()
-    form.traveller_id.choices = [(m.id, m.name) for m in proposal.team]
+    form.traveller_id.choices = [SelectChoice(m.id, m.name) for m in proposal.team]
     form.origin_country.choices = form.destination_country.choices = _countries()
 
     def add() -> None:
@@ -328,7 +331,7 @@ def _travel(proposal: Proposal) -> Any:
 
 def _attachments(proposal: Proposal) -> Any:
     form = AttachmentForm()
-    form.kind.choices = [(k, _(v)) for k, v in ATTACHMENT_KINDS.items()]
+    form.kind.choices = [SelectChoice(k, _(v)) for k, v in ATTACHMENT_KINDS.items()]
     invite = InviteForm(prefix="invite")
     if form.validate_on_submit():
         upload = form.file.data

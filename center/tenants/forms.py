@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from center.core.forms import Form
@@ -33,7 +33,7 @@ class TenantForm(Form):
 
 class MemberForm(Form):
     email = EmailField(_l("E-mail of an existing account"), validators=[DataRequired(), Email()])
-    role = SelectField(_l("Role"), choices=[(r.value, r.label) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.label) for r in Role])
     donor_id = SelectField(_l("Donor (reviewers only)"), coerce=int, validate_choice=False)
     country_code = StringField(_l("Country (concurrence officials only)"),
                                validators=[Optional(), Regexp(r"^[A-Za-z]{2}$")])
@@ -45,14 +45,15 @@ class InstituteForm(Form):
                                                                       Length(max=300)])
     country_code = SelectField(_l("Country"))
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, k.value.replace("_", " ").capitalize())
-                                            for k in InstituteKind])
+    kind = SelectField(_l("Kind"), choices=[
+        SelectChoice(k.value, k.value.replace("_", " ").capitalize()) for k in InstituteKind])
 
 
 class DonorForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=20)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, k.value.capitalize()) for k in DonorKind])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, k.value.capitalize())
+                                            for k in DonorKind])
     country_code = StringField(_l("Country (if a government)"),
                                validators=[Optional(), Regexp(r"^[A-Za-z]{2}$")])
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])

@@ -6,6 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
@@ -67,7 +68,8 @@ def create_tenant():
 @roles(Role.admin)
 def members():
     form = MemberForm()
-    form.donor_id.choices = [(0, "—")] + [(d.id, d.name) for d in services.donors()]
+    form.donor_id.choices = [SelectChoice(0, "—")] + [SelectChoice(d.id, d.name)
+                                                      for d in services.donors()]
     if form.validate_on_submit():
         user = accounts.find_user(form.email.data)
         role = Role(form.role.data)
@@ -100,7 +102,8 @@ def members():
 @roles(Role.admin, Role.officer)
 def institutes():
     form = InstituteForm()
-    form.country_code.choices = [(c.code, c.name) for c in services.partner_countries()]
+    form.country_code.choices = [SelectChoice(c.code, c.name)
+                                 for c in services.partner_countries()]
     if form.validate_on_submit():
         services.add_institute(by=current_user, name=form.name.data,
                                local_name=form.local_name.data or "",
