@@ -82,7 +82,18 @@ class ProposeInstituteForm(Form):
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
 
 
-class TeamMemberForm(Form):
+class RowForm(Form):
+    """A row of a list section: empty ``item_id`` adds one, a row's id changes that row.
+
+    ``revision`` carries the section's revision the form was opened at, so that a change
+    saved meanwhile by a co-applicant is not silently overwritten.
+    """
+
+    item_id = HiddenField()
+    revision = HiddenField()
+
+
+class TeamMemberForm(RowForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
     role = SelectField(_l("Role"), choices=TEAM_ROLES)
@@ -104,7 +115,7 @@ class TaskForm(Form):
             raise ValidationError(_l("The task cannot end before it starts."))
 
 
-class BudgetLineForm(Form):
+class BudgetLineForm(RowForm):
     category = SelectField(_l("Category"), choices=[SelectChoice(c.value, c.value.capitalize())
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
@@ -112,7 +123,7 @@ class BudgetLineForm(Form):
                           validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
 
 
-class TripForm(Form):
+class TripForm(RowForm):
     traveller_id = SelectField(_l("Traveller"), coerce=int)
     origin_country = SelectField(_l("From (country)"))
     origin_city = StringField(_l("From (city)"), validators=[Optional(), Length(max=120)])

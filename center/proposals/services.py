@@ -176,15 +176,19 @@ def add_task(proposal: Proposal, *, by: User, efforts: dict[int, int], **fields:
     return task
 
 
-def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
-                    description: str, amount: int, splits: dict[int, int]) -> BudgetLine:
-    """Add a budget line split between donors; the split must add up to the amount."""
-    _touch(proposal, "budget", by, None)
+def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> None:
     if sum(splits.values()) != amount:
         raise ProposalError("The donors' shares must add up to the line's amount.")
     call_donors = {d.donor_id for d in proposal.call.donors}
     if not set(splits) <= call_donors:
         raise ProposalError("Only donors taking part in the call can fund a line.")
+
+
+def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
+                    description: str, amount: int, splits: dict[int, int]) -> BudgetLine:
+    """Add a budget line split between donors; the split must add up to the amount."""
+    _touch(proposal, "budget", by, None)
+    _check_splits(proposal, amount, splits)
     line = BudgetLine(category=category, description=description, amount=amount)
     line.splits = [BudgetSplit(donor_id=d, amount=a) for d, a in splits.items() if a]
     proposal.budget_lines.append(line)
@@ -215,6 +219,73 @@ def add_trip(proposal: Proposal, *, by: User, traveller: TeamMember, **fields: A
                  destination=fields["destination_country"])
     db.session.flush()
     return trip
+
+
+def _change(proposal: Proposal, section: str, item: Any, *, by: User,
+            expected_revision: int | None, fields: dict[str, Any]) -> list[str]:
+    """Set ``fields`` on a row of a list section; return the names of those that changed.
+
+    The section's revision guards the row like a single-form section: a form opened before
+    someone else saved the section is refused with StaleEdit, its input kept.
+    """
+    _touch(proposal, section, by, expected_revision)
+    changed = sorted(name for name, value in fields.items() if getattr(item, name) != value)
+    for name in changed:
+        setattr(item, name, fields[name])
+    return changed
+
+
+def update_team_member(proposal: Proposal, member: TeamMember, *, by: User,
+                       expected_revision: int | None, **fields: Any) -> list[str]:
+    """Correct a team member; a new citizenship re-reads the visa needs of their trips."""
+    changed = _change(proposal, "team", member, by=by, expected_revision=expected_revision,
+                      fields=fields)
+    if "citizenship" in changed:
+        for trip in proposal.trips:
+            if trip.traveller_id == member.id:
+                trip.visa_needed, trip.invitation_needed = visa_needs(
+                    member.citizenship, trip.destination_country)
+    audit.record("proposal.team_member_changed", proposal, actor=by, item_id=member.id,
+                 fields=changed)
+    db.session.flush()
+    return changed
+
+
+def update_budget_line(proposal: Proposal, line: BudgetLine, *, by: User,
+                       expected_revision: int | None, category: BudgetCategory,
+                       description: str, amount: int, splits: dict[int, int]) -> list[str]:
+    """Correct a budget line and its split between donors."""
+    _check_splits(proposal, amount, splits)
+    changed = _change(proposal, "budget", line, by=by, expected_revision=expected_revision,
+                      fields={"category": category, "description": description,
+                              "amount": amount})
+    wanted = {d: a for d, a in splits.items() if a}
+    if {s.donor_id: s.amount for s in line.splits} != wanted:
+        # In place: one row per (line, donor) is unique, and a new row for a donor would
+        # be inserted before its old one is deleted.
+        for split in list(line.splits):
+            if split.donor_id in wanted:
+                split.amount = wanted.pop(split.donor_id)
+            else:
+                line.splits.remove(split)
+        line.splits += [BudgetSplit(donor_id=d, amount=a) for d, a in wanted.items()]
+        changed.append("splits")
+    audit.record("proposal.budget_line_changed", proposal, actor=by, item_id=line.id,
+                 fields=changed, amount=amount)
+    db.session.flush()
+    return changed
+
+
+def update_trip(proposal: Proposal, trip: Trip, *, by: User, expected_revision: int | None,
+                traveller: TeamMember, **fields: Any) -> list[str]:
+    """Correct a trip; its visa and invitation needs follow the traveller and destination."""
+    changed = _change(proposal, "travel", trip, by=by, expected_revision=expected_revision,
+                      fields={"traveller_id": traveller.id, **fields})
+    trip.visa_needed, trip.invitation_needed = visa_needs(traveller.citizenship,
+                                                          trip.destination_country)
+    audit.record("proposal.trip_changed", proposal, actor=by, item_id=trip.id, fields=changed)
+    db.session.flush()
+    return changed
 
 
 def add_background_ip(proposal: Proposal, *, by: User, **fields: Any) -> BackgroundIP:

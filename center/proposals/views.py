@@ -215,17 +215,56 @@ def _ip(proposal: Proposal) -> Any:
     return {**result, "item_form": item_form}
 
 
-def _add_section(proposal: Proposal, section: str, form: Any, add: Any) -> Any:
-    """Handle a list section: the form adds one row; errors stay next to the fields."""
+def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
+                 item: Any = None, change: Any = None) -> Any:
+    """Handle a list section: the form adds a row, or changes ``item`` with ``change``.
+
+    Errors stay next to the fields; a change refused because a co-applicant saved the
+    section meanwhile keeps what the user typed and explains.
+    """
     if form.validate_on_submit():
         try:
-            add()
+            if item is None:
+                add()
+            else:
+                change(int(form.revision.data or 0))
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            form.revision.data = services.section_revision(proposal, section)
+            return {"form": form, "item": item, "conflict": True}
         except services.ProposalError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
-            return {"form": form}
-        return _saved(proposal, section, _("Added."))
-    return {"form": form}
+            return {"form": form, "item": item}
+        return _saved(proposal, section, _("Added.") if item is None else _("Changes saved."))
+    return {"form": form, "item": item}
+
+
+def _row(proposal: Proposal, section: str, form: Any) -> Any:
+    """Return the row a row form changes (``?item=`` when opened, then posted), or None."""
+    posted = request.method == "POST" or form.restored
+    raw = form.item_id.data if posted else request.args.get("item")
+    if not raw:
+        return None
+    try:
+        item = db.session.get(ITEM_MODELS[section], int(raw))
+    except ValueError:
+        abort(404)
+    if item is None or item.proposal_id != proposal.id:
+        abort(404)
+    return item
+
+
+def _open_row(proposal: Proposal, section: str, form: Any, item: Any,
+              values: dict[str, Any]) -> None:
+    """Fill a freshly opened row form with the row's ``values`` and the section revision."""
+    if request.method == "GET" and not form.restored:
+        if item is not None:
+            for name, value in values.items():
+                getattr(form, name).data = value
+            form.item_id.data = str(item.id)
+        form.revision.data = services.section_revision(proposal, section)
 
 
 def _consortium(proposal: Proposal) -> Any:
@@ -260,10 +299,19 @@ def _team(proposal: Proposal) -> Any:
     form = TeamMemberForm()
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
     form.citizenship.choices = _countries()
-    return _add_section(proposal, "team", form, lambda: services.add_team_member(
-        proposal, by=current_user, name=form.name.data, email=form.email.data or "",
-        role=form.role.data, institute_id=form.institute_id.data,
-        citizenship=form.citizenship.data))
+    member = _row(proposal, "team", form)
+    fields = ("name", "email", "role", "institute_id", "citizenship")
+    _open_row(proposal, "team", form, member,
+              {} if member is None else {f: getattr(member, f) for f in fields})
+
+    def values() -> dict[str, Any]:
+        return {f: getattr(form, f).data or ("" if f == "email" else None) for f in fields}
+
+    return _add_section(
+        proposal, "team", form,
+        lambda: services.add_team_member(proposal, by=current_user, **values()),
+        member, lambda revision: services.update_team_member(
+            proposal, member, by=current_user, expected_revision=revision, **values()))
 
 
 def _workplan(proposal: Proposal) -> Any:
@@ -286,6 +334,17 @@ def _budget(proposal: Proposal) -> Any:
     currency = g.tenant.currency
     donors = [(d.donor_id, d.donor.name) for d in proposal.call.donors]
     form = budget_line_form(donors, currency)
+    line = _row(proposal, "budget", form)
+    if line is not None:
+        shares = {s.donor_id: s.amount for s in line.splits}
+        _open_row(proposal, "budget", form, line, {
+            "category": str(line.category), "description": line.description,
+            "amount": money.to_decimal(line.amount, currency),
+            **{f"split_{d}": money.to_decimal(shares.get(d, 0), currency)
+               for d, _name in donors}})
+    else:
+        _open_row(proposal, "budget", form, None, {})
+    result: Any = {"form": form, "item": line}
     if form.validate_on_submit():
         try:
             amount = money.to_minor(form.amount.data, currency)
@@ -301,12 +360,17 @@ def _budget(proposal: Proposal) -> Any:
                     asked=money.format_money(asked, currency),
                     amount=money.format_money(amount, currency)))
             else:
-                services.add_budget_line(proposal, by=current_user,
-                                         category=BudgetCategory(form.category.data),
-                                         description=form.description.data, amount=amount,
-                                         splits=splits)
-                return _saved(proposal, "budget", _("Budget line added."))
-    return {"form": form, "donors": donors, "totals": services.budget_totals(proposal),
+                values = {"category": BudgetCategory(form.category.data),
+                          "description": form.description.data, "amount": amount,
+                          "splits": splits}
+                result = _add_section(
+                    proposal, "budget", form,
+                    lambda: services.add_budget_line(proposal, by=current_user, **values),
+                    line, lambda revision: services.update_budget_line(
+                        proposal, line, by=current_user, expected_revision=revision, **values))
+                if not isinstance(result, dict):
+                    return result
+    return {**result, "donors": donors, "totals": services.budget_totals(proposal),
             "split_fields": [getattr(form, f"split_{d}") for d, _n in donors],
             "budget_problems": services.budget_problems(proposal)}
 
@@ -315,18 +379,23 @@ def _travel(proposal: Proposal) -> Any:
     form = TripForm()
     form.traveller_id.choices = [SelectChoice(m.id, m.name) for m in proposal.team]
     form.origin_country.choices = form.destination_country.choices = _countries()
+    trip = _row(proposal, "travel", form)
+    fields = ("origin_country", "origin_city", "destination_country", "destination_city",
+              "depart_on", "return_on", "purpose")
+    _open_row(proposal, "travel", form, trip, {} if trip is None else {
+        "traveller_id": trip.traveller_id, **{f: getattr(trip, f) for f in fields}})
 
-    def add() -> None:
+    def values() -> dict[str, Any]:
         traveller = next(m for m in proposal.team if m.id == form.traveller_id.data)
-        services.add_trip(proposal, by=current_user, traveller=traveller,
-                          origin_country=form.origin_country.data,
-                          origin_city=form.origin_city.data or "",
-                          destination_country=form.destination_country.data,
-                          destination_city=form.destination_city.data or "",
-                          depart_on=form.depart_on.data, return_on=form.return_on.data,
-                          purpose=form.purpose.data)
+        return {"traveller": traveller,
+                **{f: getattr(form, f).data or ("" if f.endswith("city") else None)
+                   for f in fields}}
 
-    return _add_section(proposal, "travel", form, add)
+    return _add_section(
+        proposal, "travel", form,
+        lambda: services.add_trip(proposal, by=current_user, **values()),
+        trip, lambda revision: services.update_trip(
+            proposal, trip, by=current_user, expected_revision=revision, **values()))
 
 
 def _attachments(proposal: Proposal) -> Any:

@@ -87,6 +87,16 @@ def test_an_applicant_fills_a_whole_proposal_and_submits_it(app, page, world: Wo
     page.get_by_role("button", name="Add the trip").click()
     trip_row = page.locator("table tbody tr").first
     assert "needed" in trip_row.inner_text() and "not needed" not in trip_row.inner_text()
+    # A row is corrected in place: it opens in the form with its values.
+    page.get_by_role("link", name="Change Armen Petrosyan → JP").click()
+    assert page.get_by_role("heading", name="Change the trip of Armen Petrosyan").is_visible()
+    assert page.get_by_label("To (city)").input_value() == "Tokyo"
+    page.get_by_label("To (city)").fill("Osaka")
+    screenshot(page, "proposal-trip-change")
+    page.get_by_role("button", name="Save the changes").click()
+    assert page.get_by_text("Changes saved.").is_visible()
+    assert "Osaka" in page.locator("table tbody tr").first.inner_text()
+    assert page.locator("table tbody tr").count() == 1
 
     page.get_by_role("link", name="7. IP plan").click()
     page.get_by_label("Foreground IP belongs to").select_option("joint")

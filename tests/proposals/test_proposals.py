@@ -270,3 +270,94 @@ def test_the_applicant_dashboard_lists_proposals_and_what_is_missing(client, wor
     login(world.a.emails["applicant"])
     html = client.get(f"/{world.a.slug}/dashboard").get_data(as_text=True)
     assert "Untitled proposal" in html and "items" in html
+
+
+# ---- Changing a row of a list section ----------------------------------------------------
+
+
+def test_changing_a_citizenship_reads_the_visa_needs_of_the_persons_trips_again(draft) -> None:
+    proposal, applicant = draft
+    tenants.set_visa_rule("KZ", "AM", visa_required=False, invitation_required=False,
+                          by=applicant)
+    pi = proposal.team[0]
+    trip = services.add_trip(proposal, by=applicant, traveller=pi, origin_country="KZ",
+                             destination_country="AM", depart_on=dt.date(2027, 3, 1),
+                             return_on=dt.date(2027, 3, 10), purpose="Workshop")
+    assert (trip.visa_needed, trip.invitation_needed) == (False, False)
+    revision = services.section_revision(proposal, "team")
+
+    changed = services.update_team_member(proposal, pi, by=applicant,
+                                          expected_revision=revision, name=pi.name,
+                                          email="pi@example.org", role=pi.role,
+                                          institute_id=pi.institute_id, citizenship="RU")
+
+    assert changed == ["citizenship", "email"]
+    assert (trip.visa_needed, trip.invitation_needed) == (True, True)  # no RU->AM rule
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "proposal.team_member_changed")).one()
+    assert event.details["fields"] == ["citizenship", "email"]
+
+
+def test_a_budget_line_change_keeps_the_split_exact_and_refuses_a_stale_form(draft) -> None:
+    proposal, applicant = draft
+    line = proposal.budget_lines[0]
+    d1, d2 = list(proposal.call.donors)[0].donor_id, list(proposal.call.donors)[1].donor_id
+    opened = services.section_revision(proposal, "budget")
+    with pytest.raises(services.ProposalError, match="add up"):
+        services.update_budget_line(proposal, line, by=applicant, expected_revision=opened,
+                                    category="personnel", description="Salaries",
+                                    amount=90_000_00, splits={d1: 60_000_00, d2: 40_000_00})
+    db.session.rollback()
+
+    services.update_budget_line(proposal, line, by=applicant, expected_revision=opened,
+                                category="personnel", description="Salaries, 24 months",
+                                amount=90_000_00, splits={d1: 90_000_00, d2: 0})
+
+    assert line.amount == 90_000_00 and line.description == "Salaries, 24 months"
+    assert [(s.donor_id, s.amount) for s in line.splits] == [(d1, 90_000_00)]
+    with pytest.raises(services.StaleEdit, match="after you opened it"):
+        services.update_budget_line(proposal, line, by=applicant, expected_revision=opened,
+                                    category="personnel", description="Other tab",
+                                    amount=90_000_00, splits={d1: 90_000_00})
+
+
+def test_a_row_opens_filled_in_and_saving_changes_it(app, client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    d1, d2 = world.a.donor_ids
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/budget"
+    line = {"category": "equipment", "description": "Sequencer", "amount": "1000.00",
+            f"split_{d1}": "600", f"split_{d2}": "400"}
+    assert client.post(url, data=line).status_code == 302
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        line_id = db.session.scalar(select(BudgetLine.id).where(
+            BudgetLine.proposal_id == world.a.ids["proposal_id"]))
+
+    html = client.get(f"{url}?item={line_id}").get_data(as_text=True)
+    assert "Change the line “Sequencer”" in html and 'value="1000.00"' in html
+    assert f'name="item_id" type="hidden" value="{line_id}"' in html
+    assert 'value="600.00"' in html and "Save the changes" in html
+
+    changed = {**line, "item_id": str(line_id), "revision": "1", "amount": "1200.00",
+               f"split_{d1}": "800"}
+    assert client.post(url, data=changed).status_code == 302
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        lines = db.session.scalars(select(BudgetLine).where(
+            BudgetLine.proposal_id == world.a.ids["proposal_id"])).all()
+        assert [(ln.amount, sorted(s.amount for s in ln.splits)) for ln in lines] == [
+            (1200_00, [400_00, 800_00])]
+
+    # A second tab still holding revision 1 is refused, and keeps what it typed.
+    stale = client.post(url, data={**changed, "description": "Typed in tab two"})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 200 and "after you opened it" in html
+    assert 'value="Typed in tab two"' in html
+
+
+def test_a_row_of_another_proposal_cannot_be_opened(app, client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/team"
+    assert client.get(f"{url}?item=999999").status_code == 404
+    assert client.get(f"{url}?item=abc").status_code == 404
+    assert client.post(url, data={"item_id": "999999", "name": "X", "role": "scientist",
+                                  "institute_id": str(world.a.institute_ids[0]),
+                                  "citizenship": "KZ"}).status_code == 404
