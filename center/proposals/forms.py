@@ -101,7 +101,7 @@ class TeamMemberForm(RowForm):
     citizenship = SelectField(_l("Citizenship"))
 
 
-class TaskForm(Form):
+class TaskForm(RowForm):
     title = StringField(_l("Task"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     institute_id = SelectField(_l("Carried out by"), coerce=int)
@@ -138,7 +138,7 @@ class TripForm(RowForm):
             raise ValidationError(_l("The return cannot be before the departure."))
 
 
-class BackgroundIPForm(Form):
+class BackgroundIPForm(RowForm):
     institute_id = SelectField(_l("Brought by"), coerce=int)
     description = TextAreaField(_l("Background IP"), validators=[DataRequired(),
                                                                  Length(max=4000)])

@@ -235,6 +235,25 @@ def _change(proposal: Proposal, section: str, item: Any, *, by: User,
     return changed
 
 
+def _set_shares(rows: list[Any], shares: dict[int, int], key: str, value: str,
+                make: type) -> bool:
+    """Make child ``rows`` hold ``shares`` ({key: value}, zeros dropped); True if they changed.
+
+    Rows are updated in place: (parent, key) is unique, and a new row for a key would be
+    inserted before its old one is deleted.
+    """
+    wanted = {k: v for k, v in shares.items() if v}
+    if {getattr(row, key): getattr(row, value) for row in rows} == wanted:
+        return False
+    for row in list(rows):
+        if getattr(row, key) in wanted:
+            setattr(row, value, wanted.pop(getattr(row, key)))
+        else:
+            rows.remove(row)
+    rows += [make(**{key: k, value: v}) for k, v in wanted.items()]
+    return True
+
+
 def update_team_member(proposal: Proposal, member: TeamMember, *, by: User,
                        expected_revision: int | None, **fields: Any) -> list[str]:
     """Correct a team member; a new citizenship re-reads the visa needs of their trips."""
@@ -259,16 +278,7 @@ def update_budget_line(proposal: Proposal, line: BudgetLine, *, by: User,
     changed = _change(proposal, "budget", line, by=by, expected_revision=expected_revision,
                       fields={"category": category, "description": description,
                               "amount": amount})
-    wanted = {d: a for d, a in splits.items() if a}
-    if {s.donor_id: s.amount for s in line.splits} != wanted:
-        # In place: one row per (line, donor) is unique, and a new row for a donor would
-        # be inserted before its old one is deleted.
-        for split in list(line.splits):
-            if split.donor_id in wanted:
-                split.amount = wanted.pop(split.donor_id)
-            else:
-                line.splits.remove(split)
-        line.splits += [BudgetSplit(donor_id=d, amount=a) for d, a in wanted.items()]
+    if _set_shares(line.splits, splits, "donor_id", "amount", BudgetSplit):
         changed.append("splits")
     audit.record("proposal.budget_line_changed", proposal, actor=by, item_id=line.id,
                  fields=changed, amount=amount)
@@ -284,6 +294,29 @@ def update_trip(proposal: Proposal, trip: Trip, *, by: User, expected_revision: 
     trip.visa_needed, trip.invitation_needed = visa_needs(traveller.citizenship,
                                                           trip.destination_country)
     audit.record("proposal.trip_changed", proposal, actor=by, item_id=trip.id, fields=changed)
+    db.session.flush()
+    return changed
+
+
+def update_task(proposal: Proposal, task: Task, *, by: User, expected_revision: int | None,
+                efforts: dict[int, int], **fields: Any) -> list[str]:
+    """Correct a work-plan task and the working days each team member gives it."""
+    changed = _change(proposal, "workplan", task, by=by, expected_revision=expected_revision,
+                      fields=fields)
+    if _set_shares(task.efforts, efforts, "member_id", "days", TaskEffort):
+        changed.append("efforts")
+    audit.record("proposal.task_changed", proposal, actor=by, item_id=task.id, fields=changed)
+    db.session.flush()
+    return changed
+
+
+def update_background_ip(proposal: Proposal, item: BackgroundIP, *, by: User,
+                         expected_revision: int | None, **fields: Any) -> list[str]:
+    """Correct an item of background IP."""
+    changed = _change(proposal, "ip", item, by=by, expected_revision=expected_revision,
+                      fields=fields)
+    audit.record("proposal.background_ip_changed", proposal, actor=by, item_id=item.id,
+                 fields=changed)
     db.session.flush()
     return changed
 

@@ -17,6 +17,7 @@ from wtforms import SelectChoice
 from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
 from center.core.db import db
+from center.core.forms import take_parked_input
 from center.extensions import current_storage
 from center.proposals import bp, services, workflow
 from center.proposals.forms import (
@@ -199,20 +200,44 @@ def _overview(proposal: Proposal) -> Any:
 
 
 def _ip(proposal: Proposal) -> Any:
-    form = IPPlanForm(obj=proposal if request.method == "GET" else None)
+    """The IP plan (one form) and the list of background IP (a row form), on one page.
+
+    Only the form that was posted reads the request (or the input an expired session
+    parked); the other shows what is stored.
+    """
+    parked = take_parked_input()
+    source = parked if parked is not None else request.form
+    row_posted = (request.method == "POST" or parked is not None) and \
+        source.get("action") == "background"
+    plan_posted = (request.method == "POST" or parked is not None) and not row_posted
+    form = IPPlanForm(formdata=source if plan_posted else None,
+                      obj=None if plan_posted else proposal)
+    item_form = BackgroundIPForm(prefix="bg", formdata=source if row_posted else None)
+    form.restored = plan_posted and parked is not None
+    item_form.restored = row_posted and parked is not None
+    item_form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
+    item = _row(proposal, "ip", item_form)
+    fields = ("institute_id", "description", "restrictions")
+    _open_row(proposal, "ip", item_form, item,
+              {} if item is None else {f: getattr(item, f) for f in fields})
+    if request.method == "POST" and row_posted:
+        def values() -> dict[str, Any]:
+            return {f: getattr(item_form, f).data or "" for f in fields}
+
+        row = _add_section(
+            proposal, "ip", item_form,
+            lambda: services.add_background_ip(proposal, by=current_user, **values()),
+            item, lambda revision: services.update_background_ip(
+                proposal, item, by=current_user, expected_revision=revision, **values()))
+        if not isinstance(row, dict):
+            return row
+        form.revision.data = services.section_revision(proposal, "ip")
+        return {"form": form, "item_form": item_form, "item": item}
     result = _single_form_section(proposal, "ip", form, [
         "foreground_ip", "foreground_ip_terms", "publication_policy"])
     if not isinstance(result, dict):
         return result
-    item_form = BackgroundIPForm(prefix="bg")
-    item_form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
-    if request.form.get("action") == "add_background" and item_form.validate_on_submit():
-        services.add_background_ip(proposal, by=current_user,
-                                   institute_id=item_form.institute_id.data,
-                                   description=item_form.description.data,
-                                   restrictions=item_form.restrictions.data or "")
-        return _saved(proposal, "ip")
-    return {**result, "item_form": item_form}
+    return {**result, "item_form": item_form, "item": item}
 
 
 def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
@@ -317,17 +342,33 @@ def _team(proposal: Proposal) -> Any:
 def _workplan(proposal: Proposal) -> Any:
     form = TaskForm()
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
+    task = _row(proposal, "workplan", form)
+    fields = ("title", "description", "institute_id", "start_month", "end_month")
+    _open_row(proposal, "workplan", form, task,
+              {} if task is None else {f: getattr(task, f) for f in fields})
+    # The working days per person are plain inputs, filled from the task being changed.
+    if request.method == "POST" or form.restored:
+        days = {m.id: (request.form.get(f"days_{m.id}") or "") for m in proposal.team}
+    else:
+        days = {e.member_id: str(e.days) for e in (task.efforts if task else [])}
+    page = {"efforts": services.effort_by_member(proposal), "days": days}
     efforts = {m.id: request.form.get(f"days_{m.id}", type=int) or 0 for m in proposal.team}
     if any(d < 0 for d in efforts.values()):
         form.form_errors.append(_("Working days cannot be negative."))
-        return {"form": form, "efforts": services.effort_by_member(proposal)}
-    result = _add_section(proposal, "workplan", form, lambda: services.add_task(
-        proposal, by=current_user, efforts=efforts, title=form.title.data,
-        description=form.description.data or "", institute_id=form.institute_id.data,
-        start_month=form.start_month.data, end_month=form.end_month.data))
-    if isinstance(result, dict):
-        result["efforts"] = services.effort_by_member(proposal)
-    return result
+        return {"form": form, "item": task, **page}
+
+    def values() -> dict[str, Any]:
+        return {"efforts": efforts, "title": form.title.data,
+                "description": form.description.data or "",
+                "institute_id": form.institute_id.data, "start_month": form.start_month.data,
+                "end_month": form.end_month.data}
+
+    result = _add_section(
+        proposal, "workplan", form,
+        lambda: services.add_task(proposal, by=current_user, **values()),
+        task, lambda revision: services.update_task(
+            proposal, task, by=current_user, expected_revision=revision, **values()))
+    return {**result, **page} if isinstance(result, dict) else result
 
 
 def _budget(proposal: Proposal) -> Any:

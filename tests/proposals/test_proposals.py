@@ -16,7 +16,7 @@ from center.proposals import services, workflow
 from center.proposals.models import BudgetLine, Proposal, ProposalStatus, ProposalVersion
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role
-from tests.world import TINY_PNG, World
+from tests.world import PASSWORD, TINY_PNG, World
 
 ABSTRACT = " ".join(["Tuberculosis surveillance across the region with genomic methods."] * 8)
 
@@ -361,3 +361,64 @@ def test_a_row_of_another_proposal_cannot_be_opened(app, client, world, login) -
     assert client.post(url, data={"item_id": "999999", "name": "X", "role": "scientist",
                                   "institute_id": str(world.a.institute_ids[0]),
                                   "citizenship": "KZ"}).status_code == 404
+
+
+def test_background_ip_is_added_and_changed_without_touching_the_ip_plan(app, client, world,
+                                                                          login) -> None:
+    login(world.a.emails["applicant"])
+    base = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit"
+    institute = str(world.a.institute_ids[0])  # the lead institute of the world's proposal
+    assert client.post(f"{base}/ip", data={"revision": "0", "foreground_ip": "joint",
+                                           "publication_policy": "Open access."}
+                       ).status_code == 302
+    row = {"action": "background", "bg-institute_id": institute,
+           "bg-description": "Variant-calling pipeline", "bg-restrictions": ""}
+    assert client.post(f"{base}/ip", data=row).status_code == 302
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        proposal = db.session.get(Proposal, world.a.ids["proposal_id"])
+        assert proposal.publication_policy == "Open access."  # the plan form was not saved
+        item_id = proposal.background_ip[0].id
+        revision = services.section_revision(proposal, "ip")
+
+    html = client.get(f"{base}/ip?item={item_id}").get_data(as_text=True)
+    assert "Change the background IP of" in html and "Variant-calling pipeline" in html
+    assert "Open access." in html
+
+    changed = {**row, "bg-item_id": str(item_id), "bg-revision": str(revision),
+               "bg-restrictions": "Research use only."}
+    assert client.post(f"{base}/ip", data=changed).status_code == 302
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        proposal = db.session.get(Proposal, world.a.ids["proposal_id"])
+        assert [(b.description, b.restrictions) for b in proposal.background_ip] == [
+            ("Variant-calling pipeline", "Research use only.")]
+        assert proposal.publication_policy == "Open access."
+
+
+def test_a_task_change_updates_the_working_days_of_each_person(draft) -> None:
+    proposal, applicant = draft
+    task, pi = proposal.tasks[0], proposal.team[0]
+    second = services.add_team_member(proposal, by=applicant, name="Armen Petrosyan",
+                                      role="scientist", institute_id=pi.institute_id,
+                                      citizenship="AM")
+    revision = services.section_revision(proposal, "workplan")
+
+    changed = services.update_task(proposal, task, by=applicant, expected_revision=revision,
+                                   efforts={pi.id: 0, second.id: 40}, title=task.title,
+                                   description="", institute_id=task.institute_id,
+                                   start_month=1, end_month=18)
+
+    assert changed == ["end_month", "efforts"]
+    assert services.effort_by_member(proposal) == {second.id: 40}
+
+
+def test_a_row_typed_before_the_session_expired_comes_back_in_its_own_form(client, world
+                                                                            ) -> None:
+    path = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/ip"
+    response = client.post(path, data={
+        "action": "background", "bg-institute_id": str(world.a.institute_ids[0]),
+        "bg-description": "Typed before expiry", "bg-restrictions": "None"})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    client.post("/login", data={"email": world.a.emails["applicant"], "password": PASSWORD})
+    page = client.get(path).get_data(as_text=True)
+    background = page[page.index('id="row-form"'):page.index("Foreground IP and publication")]
+    assert "Typed before expiry" in background
