@@ -247,6 +247,8 @@ def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
     Errors stay next to the fields; a change refused because a co-applicant saved the
     section meanwhile keeps what the user typed and explains.
     """
+    if form.form_errors:  # e.g. the row was removed meanwhile: show, save nothing
+        return {"form": form, "item": item}
     if form.validate_on_submit():
         try:
             if item is None:
@@ -267,7 +269,11 @@ def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
 
 
 def _row(proposal: Proposal, section: str, form: Any) -> Any:
-    """Return the row a row form changes (``?item=`` when opened, then posted), or None."""
+    """Return the row a row form changes (``?item=`` when opened, then posted), or None.
+
+    A row removed by a co-applicant after the form was opened is not an error page: the
+    form comes back with the input and says so, and saving it again adds it as a new row.
+    """
     posted = request.method == "POST" or form.restored
     raw = form.item_id.data if posted else request.args.get("item")
     if not raw:
@@ -276,9 +282,14 @@ def _row(proposal: Proposal, section: str, form: Any) -> Any:
         item = db.session.get(ITEM_MODELS[section], int(raw))
     except ValueError:
         abort(404)
-    if item is None or item.proposal_id != proposal.id:
+    if item is not None and item.proposal_id == proposal.id:
+        return item
+    if not posted:
         abort(404)
-    return item
+    form.item_id.data = ""
+    form.form_errors.append(_("This row was removed after you opened it. What you typed is "
+                              "still here: save it to add it as a new row."))
+    return None
 
 
 def _open_row(proposal: Proposal, section: str, form: Any, item: Any,

@@ -358,9 +358,21 @@ def test_a_row_of_another_proposal_cannot_be_opened(app, client, world, login) -
     url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/team"
     assert client.get(f"{url}?item=999999").status_code == 404
     assert client.get(f"{url}?item=abc").status_code == 404
-    assert client.post(url, data={"item_id": "999999", "name": "X", "role": "scientist",
-                                  "institute_id": str(world.a.institute_ids[0]),
-                                  "citizenship": "KZ"}).status_code == 404
+
+
+def test_a_change_to_a_row_removed_meanwhile_keeps_the_input_and_saves_nothing(
+        app, client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/team"
+    member = {"name": "Typed Name", "role": "scientist",
+              "institute_id": str(world.a.institute_ids[0]), "citizenship": "KZ"}
+    response = client.post(url, data={**member, "item_id": "999999", "revision": "0"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "was removed after you opened it" in html
+    assert 'value="Typed Name"' in html and 'name="item_id" type="hidden" value=""' in html
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.get(Proposal, world.a.ids["proposal_id"]).team == []
+    assert client.post(url, data={**member, "item_id": ""}).status_code == 302  # added
 
 
 def test_background_ip_is_added_and_changed_without_touching_the_ip_plan(app, client, world,
