@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from center import cli
 from center.core.errors import register_errorhandlers
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 instance_path=str(ROOT / "instance"))
     app.config.from_mapping(load_settings(config))
+    configure_proxies(app)
     configure_logging(app)
     register_extensions(app)
     register_tenant_routing(app)
@@ -81,6 +83,14 @@ def format_moment(value: Any, fmt: str = "short") -> str:
         return (f"{format_date(value, 'full')}, {format_time(value, 'short')} "
                 f"({format_datetime(value, 'zzzz')})")
     return format_datetime(value, fmt)
+
+
+def configure_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-* headers from exactly ``PROXY_COUNT`` reverse proxies, no more."""
+    count = int(app.config["PROXY_COUNT"])
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
+                                x_port=count)
 
 
 def register_extensions(app: Flask) -> None:

@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("CENTER_INSTANCE_PATH", ROOT / "instance"))
@@ -29,6 +30,12 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USE_TLS": True,
     "MAIL_FROM": "Center portal <no-reply@center.invalid>",
     "PUBLIC_URL": "http://127.0.0.1:5000",
+    #: Host names the portal answers to, comma-separated, besides PUBLIC_URL's own host (which
+    #: is always trusted); a request with any other ``Host`` header gets 400.
+    "TRUSTED_HOSTS": "",
+    #: How many reverse proxies in front of the portal set X-Forwarded-For/-Proto/-Host;
+    #: 0 trusts none of those headers.
+    "PROXY_COUNT": 0,
     #: Show the e-mail outbox to the platform administrator (development only by default).
     "OUTBOX_VISIBLE": None,
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
@@ -71,6 +78,21 @@ def _development_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _trusted_hosts(settings: dict[str, Any]) -> list[str] | None:
+    """Return Flask's ``TRUSTED_HOSTS``: PUBLIC_URL's host and the configured extra hosts; in
+    development and tests also the loopback names the test client and browser use."""
+    raw = settings["TRUSTED_HOSTS"]
+    if isinstance(raw, list | tuple):
+        return list(raw)
+    hosts = [h.strip() for h in str(raw).split(",") if h.strip()]
+    public_host = urlsplit(settings["PUBLIC_URL"]).hostname
+    if public_host:
+        hosts.append(public_host)
+    if settings["CENTER_ENV"] != "production":
+        hosts += ["localhost", "127.0.0.1", "::1"]
+    return sorted(set(hosts))
+
+
 def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the settings: defaults, then the environment, then ``overrides``."""
     settings = dict(DEFAULTS)
@@ -96,6 +118,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         settings["LOG_JSON"] = production
 
     # Flask and extension keys derived from ours.
+    settings["TRUSTED_HOSTS"] = _trusted_hosts(settings)
     settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     settings["MAX_CONTENT_LENGTH"] = settings["UPLOAD_MAX_BYTES"] + 1024 * 1024

@@ -72,6 +72,7 @@ def build_side(slug: str, countries: list[str], platform) -> Side:  # noqa: ANN0
                 user, tenant, role, by=platform,
                 donor_id=donors[0].id if role == Role.reviewer else None,
                 country_code=countries[0] if role == Role.concurrence else None,
+                institute_id=institutes[0].id if role == Role.signatory else None,
             )
             side.emails[role] = email
             side.user_ids[role] = user.id

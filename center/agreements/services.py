@@ -42,6 +42,7 @@ from center.auth.models import User
 from center.core import audit, clock, money
 from center.core.db import db
 from center.core.jobs import Job, task
+from center.core.links import external_url
 from center.core.notifications import send_email
 from center.extensions import current_storage
 from center.proposals import workflow
@@ -463,12 +464,6 @@ def _check_stored(agreement: Agreement) -> None:
                                   "generate the agreement again.")
 
 
-def _public_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for e-mails, built without a request (batch jobs have none)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
-
-
 def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], tenant: Tenant,
                     expected_version: int | None = None) -> None:
     """Freeze a draft and send it to the parties.
@@ -506,7 +501,7 @@ def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], t
 
 def _tell_issued(agreement: Agreement, tenant: Tenant) -> None:
     proposal = agreement.proposal
-    url = _public_url("agreements.show", tenant=tenant.slug, agreement_id=agreement.id)
+    url = external_url("agreements.show", tenant=tenant.slug, agreement_id=agreement.id)
     applicants = {proposal.owner.email} | {c.email for c in proposal.collaborators
                                            if c.accepted_at}
     reviewers = db.session.execute(
@@ -603,7 +598,7 @@ def _record_countersignature(proposal: Proposal, by: User, context: dict[str, An
         send_email(email, f"Agreement {agreement.reference} countersigned: the project starts",
                    "agreement_active", tenant_id=tenant.id, agreement=agreement,
                    proposal=proposal, tenant=tenant,
-                   url=_public_url("agreements.show", tenant=tenant.slug,
+                   url=external_url("agreements.show", tenant=tenant.slug,
                                    agreement_id=agreement.id))
 
 

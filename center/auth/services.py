@@ -65,10 +65,12 @@ def create_user(email: str, name: str, password: str, *, platform_admin: bool = 
 
 
 def add_membership(user: User, tenant: Tenant, role: Role, *, by: User | None,
-                   donor_id: int | None = None, country_code: str | None = None) -> Membership:
+                   donor_id: int | None = None, country_code: str | None = None,
+                   institute_id: int | None = None) -> Membership:
     """Give ``user`` a role in ``tenant`` and audit it."""
     membership = Membership(user_id=user.id, tenant_id=tenant.id, role=role, donor_id=donor_id,
-                            country_code=country_code, created_at=clock.now())
+                            country_code=country_code, institute_id=institute_id,
+                            created_at=clock.now())
     db.session.add(membership)
     db.session.flush()
     audit.record("membership.granted", membership, actor=by, role=str(role), user=user.email)

@@ -21,6 +21,7 @@ from center.auth.forms import (
 )
 from center.auth.models import User
 from center.core.db import all_tenants, db
+from center.core.links import external_url
 from center.extensions import login_manager
 from center.tenants.models import Membership, Tenant
 from center.tenants.permissions import public, signed_in
@@ -118,8 +119,7 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(
             form.email.data,
-            reset_url_for=lambda token: url_for("auth.reset_password", token=token,
-                                                _external=True),
+            reset_url_for=lambda token: external_url("auth.reset_password", token=token),
         )
         db.session.commit()
         flash(_("If an account uses that address, a reset link is on its way. "

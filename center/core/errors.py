@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -21,6 +22,10 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code in (301, 302, 303, 307, 308) or error.response is not None:
             return error.get_response() if error.response is None else error.response
+        if request_ctx.url_adapter is None:
+            # The request never reached routing (an untrusted Host header): no page links
+            # can be built, and none should be, for that host.
+            return error.get_response()
         return render_template("errors/error.html", error=error), error.code
 
     @app.errorhandler(CSRFError)

@@ -18,6 +18,7 @@ from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
 from center.core.db import db
 from center.core.forms import take_parked_input
+from center.core.links import external_url
 from center.extensions import current_storage
 from center.proposals import bp, services, workflow
 from center.proposals.forms import (
@@ -522,8 +523,7 @@ def invite(proposal_id: int):
         try:
             services.invite_collaborator(
                 proposal, form.email.data, by=current_user, tenant=g.tenant,
-                accept_url_for=lambda token: url_for("proposals.accept", token=token,
-                                                     _external=True))
+                accept_url_for=lambda token: external_url("proposals.accept", token=token))
         except services.ProposalError as exc:
             flash(str(exc), "error")
         else:

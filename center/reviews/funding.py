@@ -27,6 +27,7 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import audit, clock
 from center.core.db import db
+from center.core.links import external_url
 from center.core.money import format_money
 from center.core.notifications import send_email
 from center.proposals import workflow
@@ -41,7 +42,6 @@ from center.reviews.permissions import FUNDING_STATES, can_fund_call
 from center.reviews.services import (
     _applicant_emails,
     _tenant,
-    portal_url,
     ranking,
 )
 from center.tenants.models import Donor, Membership, Role
@@ -347,7 +347,7 @@ def _keep_split(proposal: Proposal, by: User, context: dict[str, Any]) -> None:
         send_email(email, _("Funded: %(title)s", title=proposal.title), "funding_approved",
                    tenant_id=proposal.tenant_id, proposal=proposal, split=split,
                    currency=tenant.currency, format_money=format_money,
-                   url=portal_url("proposals.show", tenant=tenant.slug,
+                   url=external_url("proposals.show", tenant=tenant.slug,
                                   proposal_id=proposal.id))
 
 

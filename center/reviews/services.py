@@ -19,9 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -30,6 +28,7 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import audit, clock
 from center.core.db import db
+from center.core.links import external_url
 from center.core.notifications import send_email
 from center.proposals import workflow
 from center.proposals.models import (
@@ -87,14 +86,6 @@ class DecisionRefused(ReviewError):
     def __init__(self, problems: list[tuple[Proposal, str]]) -> None:
         super().__init__("; ".join(f"{p.title}: {m}" for p, m in problems))
         self.problems = problems
-
-
-def portal_url(endpoint: str, **values: Any) -> str:
-    """Return the public address of a page, for e-mails (works outside a request too)."""
-    base = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
-                                       url_scheme=base.scheme)
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def _tenant(obj: Any) -> Tenant:
@@ -524,7 +515,7 @@ def assign(proposal: Proposal, membership: Membership, *, by: User) -> Assignmen
                "review_assigned", tenant_id=proposal.tenant_id, reviewer=membership.user,
                title=reviewer_title(proposal), call=call, tenant=tenant,
                due_at=review_round.due_at,
-               url=portal_url("reviews.declare", tenant=tenant.slug,
+               url=external_url("reviews.declare", tenant=tenant.slug,
                               assignment_id=assignment.id))
     db.session.flush()
     return assignment
@@ -569,7 +560,7 @@ def declare(assignment: Assignment, *, by: User, conflict: bool, reason: str = "
         assignment.status = AssignmentStatus.conflict
         assignment.conflict_reason = reason
         tenant = _tenant(assignment)
-        url = portal_url("reviews.assign", tenant=tenant.slug,
+        url = external_url("reviews.assign", tenant=tenant.slug,
                          call_id=assignment.proposal.call_id)
         for email in _officer_emails():
             send_email(email, _("Conflict declared: %(title)s", title=assignment.proposal.title),
@@ -672,7 +663,7 @@ def reopen(assignment: Assignment, *, by: User, reason: str) -> None:
                                             title=reviewer_title(assignment.proposal)),
                "review_reopened", tenant_id=assignment.tenant_id, reviewer=assignment.reviewer,
                title=reviewer_title(assignment.proposal), reason=review.reopen_reason,
-               url=portal_url("reviews.review", tenant=tenant.slug,
+               url=external_url("reviews.review", tenant=tenant.slug,
                               assignment_id=assignment.id))
     audit.record("review.reopened", review, actor=by, proposal=assignment.proposal_id,
                  reason=review.reopen_reason)
@@ -732,7 +723,7 @@ def send_reminders(*, now: dt.datetime | None = None, call: Call | None = None) 
                    "review_reminder", tenant_id=assignment.tenant_id,
                    reviewer=assignment.reviewer, title=reviewer_title(assignment.proposal),
                    due_at=assignment.due_at, overdue=assignment.due_at < now,
-                   url=portal_url(endpoint, tenant=tenant.slug, assignment_id=assignment.id))
+                   url=external_url(endpoint, tenant=tenant.slug, assignment_id=assignment.id))
         assignment.reminded_at = now
         audit.record("review.reminded", assignment, actor=None, due_at=assignment.due_at)
         sent += 1
@@ -869,7 +860,7 @@ def set_rapporteur(proposal: Proposal, assignment: Assignment, *, by: User) -> P
                                             title=reviewer_title(proposal)),
                "review_rapporteur", tenant_id=proposal.tenant_id, reviewer=assignment.reviewer,
                title=reviewer_title(proposal),
-               url=portal_url("reviews.consensus", tenant=tenant.slug, proposal_id=proposal.id))
+               url=external_url("reviews.consensus", tenant=tenant.slug, proposal_id=proposal.id))
     audit.record("review.rapporteur_set", entry, actor=by, proposal=proposal.id,
                  rapporteur=assignment.reviewer.email)
     db.session.flush()
@@ -948,7 +939,7 @@ def _tell_outcome(proposal: Proposal, outcome: str, reason: str) -> None:
     for email in _applicant_emails(proposal):
         send_email(email, subjects[outcome], "review_outcome", tenant_id=proposal.tenant_id,
                    proposal=proposal, outcome=outcome, reason=reason, feedback=feedback,
-                   url=portal_url("proposals.show", tenant=tenant.slug,
+                   url=external_url("proposals.show", tenant=tenant.slug,
                                   proposal_id=proposal.id))
 
 

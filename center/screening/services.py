@@ -30,9 +30,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -43,6 +41,7 @@ from center.core import audit, clock
 from center.core.audit import AuditEvent
 from center.core.db import db
 from center.core.jobs import Job, enqueue, task
+from center.core.links import external_url
 from center.core.notifications import send_email
 from center.proposals import services as proposals
 from center.proposals import workflow
@@ -744,14 +743,6 @@ def _applicants(proposal: Proposal) -> list[str]:
     return sorted(emails)
 
 
-def link(endpoint: str, **values: Any) -> str:
-    """An absolute link into the portal for e-mails, built on ``PUBLIC_URL``."""
-    public = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(public.netloc, script_name=public.path or "/",
-                                       url_scheme=public.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)
-
-
 def _tenant(proposal: Proposal) -> Tenant:
     return db.session.get(Tenant, proposal.tenant_id)
 
@@ -785,7 +776,7 @@ def _notify_officials(proposal: Proposal, requests: list[ConcurrenceRequest],
     """E-mail each request's officials, linking to their list of requests (the request's
     own page may not have an id yet inside a transition)."""
     tenant = _tenant(proposal)
-    url = link("screening.concurrence_index", tenant=tenant.slug)
+    url = external_url("screening.concurrence_index", tenant=tenant.slug)
     for request in requests:
         for official in officials(request.country_code):
             send_email(official.email, subject, template, tenant_id=tenant.id,
@@ -906,7 +897,7 @@ def apply_deadlines() -> DeadlineRun:
                     send_email(officer.email, f"No answer from {request.country_name}: "
                                f"{proposal.title}", "concurrence_overdue",
                                tenant_id=proposal.tenant_id, proposal=proposal, request=request,
-                               url=link("screening.show", tenant=_tenant(proposal).slug,
+                               url=external_url("screening.show", tenant=_tenant(proposal).slug,
                                         proposal_id=proposal.id))
                 audit.record("concurrence.overdue", proposal, actor=None,
                              system=SYSTEM_DEADLINE.label, country=request.country_code,
@@ -1055,7 +1046,7 @@ def _tell_changes_requested(proposal: Proposal, by: workflow.Actor,
     for email in _applicants(proposal):
         send_email(email, f"Changes requested: {proposal.title}", "screening_changes_requested",
                    tenant_id=proposal.tenant_id, proposal=proposal, reason=context["reason"],
-                   url=link("proposals.show", tenant=_tenant(proposal).slug,
+                   url=external_url("proposals.show", tenant=_tenant(proposal).slug,
                             proposal_id=proposal.id))
 
 

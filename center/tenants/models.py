@@ -26,6 +26,7 @@ class Role(enum.StrEnum):
     officer = "officer"
     admin = "admin"
     concurrence = "concurrence"  #: a partner country's government official
+    signatory = "signatory"  #: signs agreements for one institute
 
     @property
     def label(self) -> str:
@@ -38,6 +39,7 @@ ROLE_LABELS = {
     Role.officer: _l("Programme officer"),
     Role.admin: _l("Administrator"),
     Role.concurrence: _l("Government concurrence official"),
+    Role.signatory: _l("Authorised signatory of an institute"),
 }
 
 #: Per-tenant options and their defaults; a tenant stores only what it changes.
@@ -87,17 +89,22 @@ class Membership(TenantScoped, db.Model):
     role: Mapped[Role] = mapped_column(String(20))
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
     country_code: Mapped[str | None] = mapped_column(String(2))
+    institute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutes.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     donor: Mapped[Donor | None] = relationship(back_populates="memberships")
+    institute: Mapped[Institute | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "user_id", "role"),
         CheckConstraint(
-            "role IN ('applicant', 'reviewer', 'officer', 'admin', 'concurrence')",
+            "role IN ('applicant', 'reviewer', 'officer', 'admin', 'concurrence', 'signatory')",
             name="known_role",
         ),
+        CheckConstraint("(role = 'signatory') = (institute_id IS NOT NULL)",
+                        name="signatory_has_institute"),
         CheckConstraint("(role = 'reviewer') = (donor_id IS NOT NULL)", name="reviewer_has_donor"),
         CheckConstraint(
             "(role = 'concurrence') = (country_code IS NOT NULL)", name="official_has_country"
