@@ -91,7 +91,7 @@ def _invite_form() -> InviteForm:
         if request.args.get("invite") in INVITABLE_ROLES:
             form.role.data = request.args["invite"]
         donor_id = request.args.get("donor", type=int)
-        if donor_id in {c[0] for c in form.donor_id.choices}:
+        if donor_id in {c.value for c in form.donor_id.choices}:
             form.donor_id.data = donor_id
     return form
 
