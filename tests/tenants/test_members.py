@@ -274,3 +274,18 @@ def test_the_delegates_page_links_an_admin_to_invite_a_delegate(client, login,
     form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert f'<option selected value="{world.a.donor_ids[1]}">' in form
     assert '<option selected value="delegate">' in form
+
+
+def test_another_centers_donor_or_an_unknown_role_is_refused_by_its_field(
+        app, client, login, world: World) -> None:
+    login(world.a.emails[Role.admin])
+    for data, field in (({"role": "reviewer", "donor_id": str(world.b.donor_ids[0])},
+                         "donor_id"),
+                        ({"role": "applicant"}, "role"), ({"role": "root"}, "role"),
+                        ({"role": "reviewer", "donor_id": "1e3"}, "donor_id"),
+                        ({"email": "x" * 250 + "@example.org"}, "email")):
+        response = _invite(client, **data)
+        assert response.status_code == 200, data
+        assert f'id="{field}-error"' in response.get_data(as_text=True), data
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalars(select(Invitation.email)).all() == ["newcomer@alpha.example"]
