@@ -23,7 +23,16 @@ from center.reviews import funding
 from center.reviews import services as reviews
 from center.screening import services as screening
 from center.tenants import services as tenants
-from center.tenants.models import Country, Donor, DonorKind, Institute, InstituteKind, Role, Tenant
+from center.tenants.models import (
+    INVITABLE_ROLES,
+    Country,
+    Donor,
+    DonorKind,
+    Institute,
+    InstituteKind,
+    Role,
+    Tenant,
+)
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - published demo credential
 
@@ -104,7 +113,11 @@ CENTERS = [
     },
 ]
 
-#: (email, name, role, donor short name or country code) for each center.
+#: A donor's funding delegate: a reviewer membership for the donor that also commits its money.
+DELEGATE = "delegate"
+
+#: (email, name, role, what they act for: a donor's short name, a country code or an
+#: institute's name) for each center. Every donor has a reviewer and a delegate.
 PEOPLE = {
     "istc-demo": [
         ("aigerim.nurlanovna@ncpt.example", "Aigerim Nurlanovna", Role.applicant, None),
@@ -114,6 +127,15 @@ PEOPLE = {
         ("reviewer.eu@istc-demo.example", "Claire Dubois", Role.reviewer, "EU"),
         ("reviewer.us@istc-demo.example", "Michael Grant", Role.reviewer, "US"),
         ("reviewer.jp@istc-demo.example", "Haruto Sato", Role.reviewer, "JP"),
+        ("reviewer.kr@istc-demo.example", "Lee Seo-yeon", Role.reviewer, "KR"),
+        ("reviewer.cef@istc-demo.example", "Aliya Dzhaksybekova", Role.reviewer, "CEF"),
+        ("delegate.eu@istc-demo.example", "Sophie Martens", DELEGATE, "EU"),
+        ("delegate.us@istc-demo.example", "Rachel Owens", DELEGATE, "US"),
+        ("delegate.jp@istc-demo.example", "Kenji Watanabe", DELEGATE, "JP"),
+        ("delegate.kr@istc-demo.example", "Choi Hye-jin", DELEGATE, "KR"),
+        ("delegate.cef@istc-demo.example", "Timur Abenov", DELEGATE, "CEF"),
+        ("signatory@ncpt.example", "Gulnara Ospanova", Role.signatory,
+         "National Center for Tuberculosis Problems"),
         ("minister.kz@istc-demo.example", "Daniyar Seitkali", Role.concurrence, "KZ"),
         ("minister.kg@istc-demo.example", "Aibek Toktogulov", Role.concurrence, "KG"),
         ("minister.tj@istc-demo.example", "Firuza Rahimova", Role.concurrence, "TJ"),
@@ -126,6 +148,10 @@ PEOPLE = {
         ("admin@nesc.example", "Ingrid Solberg", Role.admin, None),
         ("reviewer.kr@nesc.example", "Kim Min-jun", Role.reviewer, "KR"),
         ("reviewer.no@nesc.example", "Lars Haugen", Role.reviewer, "NO"),
+        ("reviewer.sff@nesc.example", "Yoon Da-eun", Role.reviewer, "SFF"),
+        ("delegate.kr@nesc.example", "Han Ji-ho", DELEGATE, "KR"),
+        ("delegate.no@nesc.example", "Kari Nordli", DELEGATE, "NO"),
+        ("delegate.sff@nesc.example", "Song Min-ah", DELEGATE, "SFF"),
         ("minister.mn@nesc.example", "Enkhjargal Batbayar", Role.concurrence, "MN"),
         ("academy.kp@nesc.example", "Ri Song-chol", Role.concurrence, "KP"),
         ("minister.uz@nesc.example", "Dilnoza Yusupova", Role.concurrence, "UZ"),
@@ -137,9 +163,13 @@ def logins() -> list[tuple[str, str]]:
     """Return (e-mail, description) of every demo login, without touching the database."""
     rows = [("platform@center.example", "platform administrator")]
     for slug, people in PEOPLE.items():
-        rows += [(email, f"{role.label} at {slug}" + (f" for {acts_for}" if acts_for else ""))
+        rows += [(email, f"{_describe(role)} at {slug}" + (f" for {acts_for}" if acts_for else ""))
                  for email, _name, role, acts_for in people]
     return rows
+
+
+def _describe(role: Role | str) -> str:
+    return str(INVITABLE_ROLES["delegate"]) if role == DELEGATE else Role(role).label
 
 
 def _user(email: str, name: str, *, platform_admin: bool = False) -> User:
@@ -172,18 +202,23 @@ def _seed_center(tenant: Tenant, spec: dict, platform: User) -> list[tuple[str, 
         tenants.add_institute(by=platform, name=name, local_name=local, country_code=country,
                               city=city, kind=kind)
     db.session.flush()
+    institutes = {i.name: i for i in db.session.scalars(select(Institute))}
     logins = []
     for email, name, role, acts_for in PEOPLE[tenant.slug]:
         user = _user(email, name)
+        member_role = Role.reviewer if role == DELEGATE else Role(role)
         accounts.add_membership(
-            user, tenant, role, by=platform,
-            donor_id=donors[acts_for].id if role == Role.reviewer else None,
+            user, tenant, member_role, by=platform,
+            donor_id=donors[acts_for].id if member_role == Role.reviewer else None,
             country_code=acts_for if role == Role.concurrence else None,
+            institute_id=institutes[acts_for].id if role == Role.signatory else None,
         )
-        logins.append((email, f"{role.label} at {tenant.short_name}"
+        logins.append((email, f"{_describe(role)} at {tenant.short_name}"
                        + (f" for {acts_for}" if acts_for else "")))
         if role == Role.reviewer:
-            _seed_reviewer(user, donors[acts_for], platform)
+            _seed_reviewer(user, donors[acts_for])
+        elif role == DELEGATE:
+            funding.add_delegate(donors[acts_for], user, by=platform)
     screening.import_sanctions_list(filename="consolidated-list-demo.csv",
                                     data=SANCTIONS_CSV.encode(), label="Consolidated list (demo)",
                                     by=platform)
@@ -382,15 +417,19 @@ EXPERTISE = {
                                      "radiation monitoring, uranium tailings",
     "reviewer.kr@nesc.example": "reforestation, forest ecology, volcanology, gas geochemistry",
     "reviewer.no@nesc.example": "tuberculosis, mobile health, grassland ecology, grazing",
+    "reviewer.kr@istc-demo.example": "nuclear and radiation safety, environmental monitoring, "
+                                     "hydrology",
+    "reviewer.cef@istc-demo.example": "Caspian ecosystems, biodiversity, water quality, "
+                                      "fisheries",
+    "reviewer.sff@nesc.example": "forest restoration, seed banks, soil erosion, watersheds",
 }
 
 
-def _seed_reviewer(user: User, donor: Donor, platform: User) -> None:
-    """Give a demo reviewer an expertise profile and let them commit their donor's funds."""
+def _seed_reviewer(user: User, donor: Donor) -> None:
+    """Give a demo reviewer an expertise profile (what assignment suggestions match on)."""
     reviews.save_profile(user, by=user, expected_version=0,
                          expertise=EXPERTISE.get(user.email, ""), institute_id=None,
                          nationality=donor.country_code, collaborators="", max_load=8)
-    funding.add_delegate(donor, user, by=platform)
 
 
 def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: Institute,

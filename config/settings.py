@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
     "PASSWORD_RESET_MAX_AGE": 60 * 60,
+    #: How long an invitation to a role in a center stays valid.
+    "INVITATION_MAX_AGE_DAYS": 14,
     #: Run background jobs synchronously right after the commit that queued them.
     "JOBS_EAGER": False,
     #: Semantic duplicate stage: "auto" uses the embedding model where it is installed.

@@ -259,5 +259,8 @@ class CommitForm(Form):
 
 
 class DelegateForm(Form):
-    user_id = HiddenField(validators=[DataRequired()])
+    """Name or remove a delegate: one of this tenant's reviewer memberships, never a user id
+    (users are global; only memberships are the tenant's own)."""
+
+    membership_id = HiddenField(validators=[DataRequired()])
     action = HiddenField(validators=[DataRequired()])

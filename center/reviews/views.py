@@ -793,8 +793,12 @@ def set_delegate(donor_id: int):
     """Name or remove one of a donor's funding delegates."""
     donor = db.get_or_404(Donor, donor_id)
     form = DelegateForm()
-    if form.validate_on_submit() and form.user_id.data.isdigit():
-        user = db.get_or_404(User, int(form.user_id.data))
+    if form.validate_on_submit() and form.membership_id.data.isdigit():
+        # Only this tenant's reviewers of this donor: never a platform user looked up by id.
+        membership = db.one_or_404(select(Membership).where(
+            Membership.id == int(form.membership_id.data), Membership.role == Role.reviewer,
+            Membership.donor_id == donor.id))
+        user = membership.user
         try:
             if form.action.data == "add":
                 funding.add_delegate(donor, user, by=current_user)

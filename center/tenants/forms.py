@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from center.auth.forms import PASSWORD_RULES
 from center.core.forms import Form
-from center.tenants.models import DonorKind, InstituteKind, Role
+from center.tenants.models import (
+    INVITABLE_ROLES,
+    Country,
+    Donor,
+    DonorKind,
+    Institute,
+    InstituteKind,
+)
 
 
 class TenantForm(Form):
@@ -31,12 +49,60 @@ class TenantForm(Form):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
-class MemberForm(Form):
-    email = EmailField(_l("E-mail of an existing account"), validators=[DataRequired(), Email()])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.label) for r in Role])
-    donor_id = SelectField(_l("Donor (reviewers only)"), coerce=int, validate_choice=False)
-    country_code = StringField(_l("Country (concurrence officials only)"),
-                               validators=[Optional(), Regexp(r"^[A-Za-z]{2}$")])
+class InviteForm(Form):
+    """An administrator invites an e-mail address to a role; the person accepts by link."""
+
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(_l("Enter the person's e-mail address.")),
+        Email(_l("This is not an e-mail address.")), Length(max=255)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in INVITABLE_ROLES.items()])
+    donor_id = SelectField(_l("Donor"), coerce=int,
+                           description=_l("For donor reviewers and delegates."))
+    country_code = SelectField(_l("Country"),
+                               description=_l("For government concurrence officials."))
+    institute_id = SelectField(_l("Institute"), coerce=int,
+                               description=_l("For authorised signatories."))
+
+    def __init__(self, *args: Any, donors: list[Donor], countries: list[Country],
+                 institutes: list[Institute], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.donor_id.choices = [SelectChoice(0, "—")] + [SelectChoice(d.id, d.name)
+                                                          for d in donors]
+        self.country_code.choices = [SelectChoice("", "—")] + [SelectChoice(c.code, c.name)
+                                                               for c in countries]
+        self.institute_id.choices = [SelectChoice(0, "—")] + [
+            SelectChoice(i.id, f"{i.name} ({i.country_name})") for i in institutes]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        role = self.role.data
+        if role in ("reviewer", "delegate") and not self.donor_id.data:
+            self.donor_id.errors = [*self.donor_id.errors, _l("Choose the donor they act for.")]
+            ok = False
+        if role == "concurrence" and not self.country_code.data:
+            self.country_code.errors = [*self.country_code.errors,
+                                        _l("Choose the country they speak for.")]
+            ok = False
+        if role == "signatory" and not self.institute_id.data:
+            self.institute_id.errors = [*self.institute_id.errors,
+                                        _l("Choose the institute they sign for.")]
+            ok = False
+        return ok
+
+
+class ConfirmForm(Form):
+    """A button that acts: cancel an invitation, revoke a role, accept an invitation."""
+
+
+class JoinForm(Form):
+    """The invited person creates their account; the e-mail is the invited one, not typed."""
+
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
 
 
 class InstituteForm(Form):

@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, db
+from center.core import clock
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db
 
 if TYPE_CHECKING:
     from center.auth.models import User
@@ -110,6 +111,21 @@ class Membership(TenantScoped, db.Model):
             "(role = 'concurrence') = (country_code IS NOT NULL)", name="official_has_country"
         ),
     )
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    @property
+    def acts_for(self) -> str:
+        """The donor, country or institute the role is for, as a reader names it."""
+        if self.donor is not None:
+            return self.donor.name
+        if self.country_code:
+            return country_name(self.country_code)
+        if self.institute is not None:
+            return self.institute.name
+        return ""
 
 
 def country_name(code: str) -> str:
@@ -210,3 +226,116 @@ class VisaRule(TenantScoped, db.Model):
     invitation_required: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (UniqueConstraint("tenant_id", "citizenship", "destination"),)
+
+
+#: Roles an administrator may invite someone to; applicants register on their own. The key
+#: ``delegate`` is a reviewer membership for the donor whom the center also lets commit
+#: the donor's money (a `DonorDelegate` row in `center.reviews`).
+INVITABLE_ROLES: dict[str, Any] = {
+    "reviewer": _l("Donor reviewer"),
+    "delegate": _l("Donor delegate (reviews and commits funds)"),
+    "concurrence": ROLE_LABELS[Role.concurrence],
+    "officer": ROLE_LABELS[Role.officer],
+    "admin": ROLE_LABELS[Role.admin],
+    "signatory": ROLE_LABELS[Role.signatory],
+}
+
+
+class InvitationStatus(enum.StrEnum):
+    """Where an invitation stands; *expired* is derived from ``expires_at``, not stored."""
+
+    pending = "pending"
+    accepted = "accepted"
+    cancelled = "cancelled"
+
+
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.pending: _l("Waiting for an answer"),
+    InvitationStatus.accepted: _l("Accepted"),
+    InvitationStatus.cancelled: _l("Cancelled"),
+}
+
+
+class Invitation(TenantScoped, Versioned, db.Model):
+    """An administrator's invitation of an e-mail address to a role in this tenant.
+
+    Only the sha256 of the link's token is stored, so a copy of the database cannot be
+    turned into working links. The link works once, for the invited address only, until
+    ``expires_at``. Status changes go through `center.tenants.services`; the version
+    column makes a second, concurrent acceptance or a cancel racing an acceptance fail.
+    """
+
+    __tablename__ = "member_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[Role] = mapped_column(String(20))
+    #: With role reviewer: the person also commits the donor's funds.
+    delegate: Mapped[bool] = mapped_column(Boolean, default=False)
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    institute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutes.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[InvitationStatus] = mapped_column(String(20),
+                                                     default=InvitationStatus.pending)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    donor: Mapped[Donor | None] = relationship()
+    institute: Mapped[Institute | None] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    __table_args__ = (
+        CheckConstraint("role IN ('reviewer', 'officer', 'admin', 'concurrence', 'signatory')",
+                        name="invitable_role"),
+        CheckConstraint("status IN ('pending', 'accepted', 'cancelled')", name="known_status"),
+        CheckConstraint("(status = 'accepted') = (accepted_at IS NOT NULL)",
+                        name="accepted_has_time"),
+        CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL)",
+                        name="cancelled_has_time"),
+        CheckConstraint("(role = 'reviewer') = (donor_id IS NOT NULL)", name="reviewer_has_donor"),
+        CheckConstraint("(role = 'concurrence') = (country_code IS NOT NULL)",
+                        name="official_has_country"),
+        CheckConstraint("(role = 'signatory') = (institute_id IS NOT NULL)",
+                        name="signatory_has_institute"),
+        CheckConstraint("NOT delegate OR role = 'reviewer'", name="delegate_is_reviewer"),
+    )
+
+    @property
+    def role_key(self) -> str:
+        """The key in `INVITABLE_ROLES`: the role, or ``delegate`` for a donor's delegate."""
+        return "delegate" if self.delegate else str(self.role)
+
+    @property
+    def role_label(self) -> str:
+        return str(INVITABLE_ROLES[self.role_key])
+
+    @property
+    def acts_for(self) -> str:
+        """The donor, country or institute the role is for, as a reader names it."""
+        if self.donor is not None:
+            return self.donor.name
+        if self.country_code:
+            return country_name(self.country_code)
+        if self.institute is not None:
+            return self.institute.name
+        return ""
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == InvitationStatus.pending and self.expires_at <= clock.now()
+
+    @property
+    def status_label(self) -> str:
+        if self.is_expired:
+            return str(_l("Expired"))
+        return str(INVITATION_STATUS_LABELS[InvitationStatus(self.status)])

@@ -1,18 +1,38 @@
-"""The centers list, the platform administration and a tenant's reference data."""
+"""The centers list, the platform administration, a tenant's reference data and its people:
+members, invitations to a role, their acceptance, revocation."""
 
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
 from center.tenants import bp, services
-from center.tenants.forms import DonorForm, InstituteForm, MemberForm, TenantForm, VisaRuleForm
-from center.tenants.models import Institute, Membership, Role, Tenant, VisaRule
+from center.tenants.forms import (
+    ConfirmForm,
+    DonorForm,
+    InstituteForm,
+    InviteForm,
+    JoinForm,
+    TenantForm,
+    VisaRuleForm,
+)
+from center.tenants.models import (
+    INVITABLE_ROLES,
+    Donor,
+    Institute,
+    Invitation,
+    Membership,
+    Role,
+    Tenant,
+    VisaRule,
+)
 from center.tenants.permissions import platform_admin, public, roles
 
 
@@ -64,38 +84,150 @@ def create_tenant():
     return render_template("tenants/tenant_form.html", form=form)
 
 
+def _invite_form() -> InviteForm:
+    form = InviteForm(donors=services.donors(), countries=services.partner_countries(),
+                      institutes=services.institutes(verified_only=True))
+    if request.method == "GET":  # a link such as the delegates page's "invite a delegate"
+        if request.args.get("invite") in INVITABLE_ROLES:
+            form.role.data = request.args["invite"]
+        donor_id = request.args.get("donor", type=int)
+        if donor_id in {c.value for c in form.donor_id.choices}:
+            form.donor_id.data = donor_id
+    return form
+
+
 @bp.route("/<tenant>/admin/members", methods=["GET", "POST"])
 @roles(Role.admin)
 def members():
-    form = MemberForm()
-    form.donor_id.choices = [SelectChoice(0, "—")] + [SelectChoice(d.id, d.name)
-                                                      for d in services.donors()]
+    """List the center's members and waiting invitations; invite someone to a role."""
+    form = _invite_form()
     if form.validate_on_submit():
-        user = accounts.find_user(form.email.data)
-        role = Role(form.role.data)
-        if user is None:
-            form.email.errors.append(_("No account uses this e-mail; ask the person to "
-                                       "register first."))
-        elif role == Role.reviewer and not form.donor_id.data:
-            form.donor_id.errors.append(_("A reviewer acts for one donor: choose it."))
-        elif role == Role.concurrence and not form.country_code.data:
-            form.country_code.errors.append(_("An official acts for one country: give it."))
-        elif any(m.role == role for m in db.session.scalars(
-                select(Membership).where(Membership.user_id == user.id))):
-            form.role.errors.append(_("This person already has that role here."))
+        try:
+            invitation, _token = services.invite_member(
+                g.tenant, email=form.email.data, role_key=form.role.data, by=current_user,
+                donor=db.session.get(Donor, form.donor_id.data) if form.donor_id.data else None,
+                country_code=form.country_code.data or None,
+                institute=(db.session.get(Institute, form.institute_id.data)
+                           if form.institute_id.data else None))
+        except services.MembershipError as exc:
+            form.email.errors.append(str(exc))
         else:
-            accounts.add_membership(
-                user, g.tenant, role, by=current_user,
-                donor_id=form.donor_id.data if role == Role.reviewer else None,
-                country_code=(form.country_code.data or "").upper()
-                if role == Role.concurrence else None,
-            )
             db.session.commit()
-            flash(_("%(name)s is now %(role)s.", name=user.name, role=role.label), "success")
+            flash(_("Invitation sent to %(email)s. The link works until %(date)s.",
+                    email=invitation.email, date=format_date(invitation.expires_at, "long")),
+                  "success")
             return redirect(url_for("tenants.members"))
-    query = select(Membership).order_by(Membership.role, Membership.id)
-    page = db.paginate(query, per_page=25, error_out=False)
-    return render_template("tenants/members.html", form=form, page=page)
+    search = request.args.get("q", "").strip()[:200]
+    role = request.args.get("role", "")
+    role = role if role in set(Role) else ""
+    page = db.paginate(services.members_query(search=search, role=Role(role) if role else None),
+                       per_page=25, error_out=False)
+    return render_template("tenants/members.html", form=form, page=page, search=search,
+                           role=role, roles=list(Role), invitations=services.pending_invitations(),
+                           delegates=services.delegate_pairs(), action_form=ConfirmForm())
+
+
+@bp.route("/<tenant>/admin/invitations/<int:invitation_id>/cancel", methods=["POST"])
+@roles(Role.admin)
+def cancel_invitation(invitation_id: int):
+    """Withdraw a waiting invitation; its link stops working."""
+    invitation = db.get_or_404(Invitation, invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_invitation(invitation, by=current_user)
+        db.session.commit()
+    except (services.MembershipError, StaleDataError):
+        db.session.rollback()
+        flash(_("This invitation was already answered or cancelled."), "info")
+    else:
+        flash(_("The invitation of %(email)s is cancelled; its link no longer works.",
+                email=invitation.email), "success")
+    return redirect(url_for("tenants.members"))
+
+
+@bp.route("/<tenant>/admin/members/<int:membership_id>/revoke", methods=["GET", "POST"])
+@roles(Role.admin)
+def revoke(membership_id: int):
+    """Ask for confirmation, then take a role away from a member."""
+    membership = db.get_or_404(Membership, membership_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name, label = membership.user.name, membership.role_label
+        myself = membership.user_id == current_user.id
+        try:
+            services.revoke_membership(membership, by=current_user)
+            db.session.commit()
+        except services.LastAdmin as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        except StaleDataError:
+            db.session.rollback()
+            flash(_("This role was already revoked."), "info")
+        else:
+            flash(_("%(name)s no longer holds the role %(role)s here.", name=name, role=label),
+                  "success")
+            if myself and membership.role == Role.admin:
+                return redirect(url_for("tenants.choose"))
+        return redirect(url_for("tenants.members"))
+    return render_template("tenants/revoke.html", membership=membership, form=form,
+                           last_admin=services.is_last_admin(membership))
+
+
+@bp.route("/<tenant>/join/<token>", methods=["GET", "POST"])
+@public
+def join(token: str):
+    """The invited person accepts: signed in with the invited address, or with a new account
+    created for that address."""
+    invitation = services.find_invitation(token) or abort(404)
+    try:
+        services.check_open(invitation)
+    except services.InvitationClosed as exc:
+        return render_template("tenants/join_closed.html", message=str(exc)), 410
+    if current_user.is_authenticated:
+        return _accept_signed_in(invitation)
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_and_accept(invitation, name=form.name.data,
+                                                password=form.password.data)
+        except accounts.EmailTaken:
+            db.session.rollback()
+            flash(_("An account already uses this address: sign in with it to accept."), "info")
+            return redirect(url_for("auth.login", next=request.path))
+        except (services.MembershipError, StaleDataError):
+            db.session.rollback()
+            return render_template("tenants/join_closed.html", message=_(
+                "This invitation was already used. If that was not you, tell the center's "
+                "administrator.")), 410
+        db.session.commit()
+        login_user(user)
+        flash(_("Welcome to %(center)s: you are now %(role)s.", center=g.tenant.name,
+                role=invitation.role_label), "success")
+        return redirect(url_for("dashboard.index"))
+    return render_template("tenants/join.html", invitation=invitation, form=form)
+
+
+def _accept_signed_in(invitation: Invitation):  # noqa: ANN202
+    form = ConfirmForm()
+    if accounts.normalize_email(current_user.email) != invitation.email:
+        return render_template("tenants/join.html", invitation=invitation, form=form,
+                               wrong_account=True), 403
+    if form.validate_on_submit():
+        try:
+            services.accept_invitation(invitation, user=current_user)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            return redirect(request.path)  # shows that the link was used
+        except services.MembershipError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_template("tenants/join.html", invitation=invitation, form=form), 409
+        flash(_("Welcome to %(center)s: you are now %(role)s.", center=g.tenant.name,
+                role=invitation.role_label), "success")
+        return redirect(url_for("dashboard.index"))
+    return render_template("tenants/join.html", invitation=invitation, form=form)
 
 
 @bp.route("/<tenant>/admin/institutes", methods=["GET", "POST"])

@@ -75,11 +75,12 @@ def test_officers_name_and_remove_funding_delegates(app, client, login, panel: P
     assert "Make delegate" in client.get(f"/{panel.slug}/reviews/delegates").get_data(
         as_text=True)
     d1 = f"/{panel.slug}/reviews/donors/{panel.donors['d1']}/delegates"
-    client.post(d1, data={"user_id": panel.users["r2"], "action": "add"})
-    wrong = client.post(d1, data={"user_id": panel.users["r3"], "action": "add"},
-                        follow_redirects=True)
-    assert "is not a reviewer for Donor One of alpha" in wrong.get_data(as_text=True)
-    client.post(d1, data={"user_id": panel.users["r1"], "action": "remove"})
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        ids = {key: membership(panel, key).id for key in ("r1", "r2", "r3")}
+    assert client.post(d1, data={"membership_id": ids["r2"], "action": "add"}).status_code == 302
+    # r3 reviews for another donor: not one of d1's reviewers, so not found among them.
+    assert client.post(d1, data={"membership_id": ids["r3"], "action": "add"}).status_code == 404
+    client.post(d1, data={"membership_id": ids["r1"], "action": "remove"})
     with app.app_context(), tenant_scope(panel.tenant_id):
         named = {(d.donor_id, d.user_id) for d in db.session.scalars(select(DonorDelegate))}
         assert (panel.donors["d1"], panel.users["r2"]) in named
