@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
+from center.core.pagination import paginate
 from center.tenants import bp, services
 from center.tenants.forms import DonorForm, InstituteForm, MemberForm, TenantForm, VisaRuleForm
 from center.tenants.models import Institute, Membership, Role, Tenant, VisaRule
@@ -94,7 +95,7 @@ def members():
             flash(_("%(name)s is now %(role)s.", name=user.name, role=role.label), "success")
             return redirect(url_for("tenants.members"))
     query = select(Membership).order_by(Membership.role, Membership.id)
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("tenants/members.html", form=form, page=page)
 
 
@@ -105,19 +106,25 @@ def institutes():
     form.country_code.choices = [SelectChoice(c.code, c.name)
                                  for c in services.partner_countries()]
     if form.validate_on_submit():
-        services.add_institute(by=current_user, name=form.name.data,
-                               local_name=form.local_name.data or "",
-                               country_code=form.country_code.data, city=form.city.data or "",
-                               kind=form.kind.data)
-        db.session.commit()
-        flash(_("Institute added."), "success")
-        return redirect(url_for("tenants.institutes"))
+        try:
+            services.add_institute(by=current_user, name=form.name.data,
+                                   local_name=form.local_name.data or "",
+                                   country_code=form.country_code.data,
+                                   city=form.city.data or "", kind=form.kind.data)
+        except services.InstituteExists as exc:
+            db.session.rollback()
+            form.name.errors.append(_("%(name)s is already listed in this country.",
+                                      name=exc.institute.name))
+        else:
+            db.session.commit()
+            flash(_("Institute added."), "success")
+            return redirect(url_for("tenants.institutes"))
     search = request.args.get("q", "")
     query = select(Institute).order_by(Institute.verified, Institute.country_code, Institute.name)
     if search:
         pattern = f"%{search}%"
         query = query.where(Institute.name.ilike(pattern) | Institute.local_name.ilike(pattern))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("tenants/institutes.html", form=form, page=page, search=search)
 
 
@@ -165,8 +172,8 @@ def visa_rules():
             db.session.commit()
             flash(_("Visa rule saved."), "success")
             return redirect(url_for("tenants.visa_rules"))
-    rules = db.paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
-                        per_page=50, error_out=False)
+    rules = paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
+                     per_page=50)
     return render_template("tenants/visa_rules.html", form=form, page=rules)
 
 
