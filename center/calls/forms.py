@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -36,7 +37,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from center.calls.models import ATTACHMENT_KINDS, REVIEW_MODE_LABELS, Call, ReviewMode
 from center.core import clock, money
 from center.core.forms import Form
-from center.core.hidden_fields import CounterField
 from center.tenants.models import Country, Donor, Tenant, country_name
 
 #: What a datetime-local input sends (seconds only if the browser adds them).
@@ -144,7 +144,7 @@ class CallForm(Form):
     countries, currency and time zone."""
 
     #: The call's version when the form was loaded (optimistic locking).
-    version = CounterField()
+    version = HiddenField()
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     topics = TextAreaField(_l("Topics"), description=_l("One topic per line."))

@@ -29,7 +29,6 @@ from wtforms.validators import (
 
 from center.calls.forms import LOCAL_FORMATS, MoneyField
 from center.core.forms import Form
-from center.core.hidden_fields import CounterField
 from center.reviews.models import (
     NATIONALITY_RULE_LABELS,
     REVIEW_PHASE_LABELS,
@@ -47,7 +46,7 @@ def _version(text: str | None) -> int:
 
 class VersionedForm(Form):
     #: The version of the object when the form was loaded (optimistic locking).
-    version = CounterField()
+    version = HiddenField()
 
     def loaded_version(self) -> int:
         return _version(self.version.data)

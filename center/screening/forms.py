@@ -113,7 +113,8 @@ class ConcurrenceForm(VersionedForm):
 
 
 class SettingsForm(Form):
-    revision = CounterField()
+    #: A fingerprint of the settings the page showed (not a number).
+    revision = HiddenField(validators=[Length(max=64)])
     concurrence_deadline_days = IntegerField(
         _l("Days a government has to answer a concurrence request"),
         validators=[InputRequired(), NumberRange(min=1, max=365)])
