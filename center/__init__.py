@@ -10,13 +10,16 @@ from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from center import cli
 from center.core.errors import register_errorhandlers
+from center.core.hidden_fields import MAX_COUNTER
 from center.core.logs import configure_logging
 from center.core.money import format_money
 from center.core.security import register_security_headers
 from center.extensions import babel, csrf, db, login_manager, migrate
+from center.proposals.models import ProposalStatus, status_label
 from center.tenants.permissions import current_roles, has_role
 from center.tenants.routing import register_tenant_routing
 from config import load_settings
@@ -48,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_tenant_routing(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -104,9 +108,29 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(ROOT / "center" / "translations"))
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` URL parts no larger than the database's integers: a larger number in a
+    URL is a 404 like any unknown id, not an overflow in the database driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_COUNTER)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
+
+
 def register_blueprints(app: Flask) -> None:
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
+
+
+def state_label(value: str) -> str:
+    """Name a proposal's state for people; other modules' states are spelled out."""
+    if value in ProposalStatus.__members__:
+        return status_label(value)
+    return str(value).replace("_", " ")
 
 
 def register_template_context(app: Flask) -> None:
@@ -134,7 +158,7 @@ def register_template_context(app: Flask) -> None:
                                  nav_items=nav_items, home_blocks=lambda: home_blocks,
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
-                                 format_money=format_money)
+                                 format_money=format_money, state_label=state_label)
     app.jinja_env.filters["datetime"] = format_moment
 
     @app.context_processor

@@ -466,7 +466,8 @@ def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: 
         for kind in call.required_attachments:
             proposals.upload_attachment(p, by=applicant, kind=kind, filename=f"{kind}.pdf",
                                         data=_demo_pdf(title))
-        workflow.fire(p, "submit", by=applicant, roles=frozenset({Role.applicant}))
+        workflow.fire(p, "submit", by=applicant, roles=frozenset({Role.applicant}),
+                      declaration=str(proposals.DECLARATION))
     return p
 
 

@@ -20,12 +20,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from center.agreements import clauses as clause_lib
 from center.core import money
 from center.core.forms import Form
+from center.core.hidden_fields import CounterField
 
 
 class ProposalActionForm(Form):
     """A button acting on a proposal, carrying the proposal version the page showed."""
 
-    version = HiddenField()
+    version = CounterField()
 
 
 class AcknowledgeForm(Form):
@@ -42,7 +43,7 @@ class AcknowledgeForm(Form):
 
 
 class CountersignForm(Form):
-    version = HiddenField()
+    version = CounterField()
     typed_name = StringField(_l("Your full name"),
                              description=_l("Countersigning makes the project active."),
                              validators=[DataRequired(), Length(min=2, max=200)])
@@ -56,7 +57,7 @@ class BatchForm(Form):
 class ClauseForm(Form):
     """The wording of one clause; subclasses add the clause's numeric terms."""
 
-    base_number = HiddenField()
+    base_number = CounterField()
     title = StringField(_l("Article title"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(
         _l("Text"),

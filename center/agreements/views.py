@@ -34,6 +34,7 @@ from center.calls.models import Call
 from center.core import clock
 from center.core.db import db
 from center.core.jobs import Job, enqueue
+from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
 from center.extensions import current_storage
 from center.proposals import workflow
@@ -134,9 +135,8 @@ def _party_name(agreement: Agreement, party: Party, donor_id: int | None) -> str
 @roles(*STAFF)
 def index():
     """List agreement versions, newest first, with what waits for whom."""
-    page = db.paginate(select(Agreement).order_by(Agreement.generated_at.desc(),
-                                                  Agreement.id.desc()),
-                       per_page=25, error_out=False)
+    page = paginate(select(Agreement).order_by(Agreement.generated_at.desc(),
+                                               Agreement.id.desc()), per_page=25)
     return render_template("agreements/index.html", page=page,
                            waiting=services.awaiting_acknowledgement(),
                            approved=services.approved_proposals_all(),
@@ -212,7 +212,7 @@ def generate(proposal_id: int):
     form = ProposalActionForm()
     if not form.validate_on_submit():
         abort(400)
-    if str(proposal.version) != form.version.data:
+    if proposal.version != form.version.data:
         flash(_("The proposal changed since you opened it. Check it and generate again."),
               "error")
         return redirect(url_for("proposals.show", proposal_id=proposal.id))

@@ -12,6 +12,7 @@ from center.calls.forms import CallForm
 from center.calls.models import ATTACHMENT_KINDS, CALL_STATES, Call
 from center.core import clock
 from center.core.db import db
+from center.core.pagination import paginate
 from center.tenants import services as tenants
 from center.tenants.models import Role
 from center.tenants.permissions import has_role, public, roles
@@ -62,8 +63,7 @@ def index():
     state = request.args.get("state", "")
     state = state if state in CALL_STATES else ""
     search = request.args.get("q", "").strip()
-    page = db.paginate(services.calls_for_listing(state, search), per_page=PER_PAGE,
-                       error_out=False)
+    page = paginate(services.calls_for_listing(state, search), per_page=PER_PAGE)
     return render_template("calls/index.html", page=page, state=state, search=search,
                            states=CALL_STATES, can_manage=has_role(*MANAGERS))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from urllib.parse import quote, unquote, urlsplit
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from sqlalchemy import event, orm
+
+logger = logging.getLogger(__name__)
 
 
 class ObjectNotFound(FileNotFoundError):
@@ -263,3 +267,49 @@ def storage_from_url(url: str, *, endpoint_url: str | None = None) -> Storage:
     raise ValueError(
         f"unsupported storage URL {url!r}: use a directory path, file:///dir or s3://bucket/prefix"
     )
+
+
+# --- stored files follow the database transaction ------------------------------------------
+#
+# A file is written before the row that names it is committed, and a replaced file is still
+# named by the committed row until the new one commits. So: a file put during a transaction
+# that then rolls back is deleted (no orphans), and a file a change no longer needs is
+# deleted only once that change has committed (a failed change never loses stored data).
+
+_PENDING = "center.storage.pending"
+
+
+def _pending(session: Any) -> dict[str, list[tuple[Storage, str]]]:
+    return session.info.setdefault(_PENDING, {"new": [], "doomed": []})
+
+
+def discard_on_rollback(session: Any, storage: Storage, key: str) -> None:
+    """Delete ``key`` if the session's transaction rolls back instead of committing."""
+    _pending(session)["new"].append((storage, key))
+
+
+def delete_after_commit(session: Any, storage: Storage, key: str) -> None:
+    """Delete ``key`` once the session's transaction has committed (never if it rolls back)."""
+    _pending(session)["doomed"].append((storage, key))
+
+
+def _delete_quietly(items: list[tuple[Storage, str]]) -> None:
+    for storage, key in items:
+        try:
+            storage.delete(key)
+        except Exception:  # a leftover file is a cost, not an error of the user's change
+            logger.warning("could not delete stored object %s", key, exc_info=True)
+
+
+@event.listens_for(orm.Session, "after_commit")
+def _after_commit(session: orm.Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _delete_quietly(pending["doomed"])
+
+
+@event.listens_for(orm.Session, "after_rollback")
+def _after_rollback(session: orm.Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _delete_quietly(pending["new"])

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from center.core.db import db
 from center.core.jobs import Job
 from center.core.notifications import OutboxMessage
+from center.core.pagination import paginate
 from center.tenants.models import Role
 from center.tenants.permissions import platform_admin, public, roles
 
@@ -31,8 +32,7 @@ def healthz():
 def outbox():
     if not current_app.config["OUTBOX_VISIBLE"]:
         abort(404)
-    messages = db.paginate(select(OutboxMessage).order_by(OutboxMessage.id.desc()),
-                           per_page=30, error_out=False)
+    messages = paginate(select(OutboxMessage).order_by(OutboxMessage.id.desc()), per_page=30)
     return render_template("core/outbox.html", page=messages)
 
 

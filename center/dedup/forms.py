@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
+from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from center.core.forms import Form
+from center.core.hidden_fields import CounterField
 from center.dedup.models import MatchStatus
 
 
 class ResolveForm(Form):
-    version = HiddenField()
+    version = CounterField()
     status = RadioField(_l("Is it the same work?"), choices=[
         SelectChoice(MatchStatus.cleared.value, _l("Cleared: not the same work")),
         SelectChoice(MatchStatus.complementary.value,

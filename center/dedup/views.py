@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from center.calls.models import Call
 from center.core.db import db
+from center.core.pagination import paginate
 from center.dedup import bp, services
 from center.dedup.forms import ConfirmForm, ImportProjectsForm, ResolveForm
 from center.dedup.models import FundedProject, MatchStatus, SimilarityMatch
@@ -38,7 +39,7 @@ def matches():
         query = query.where(SimilarityMatch.status == status)
     if request.args.get("cross"):
         query = query.where(SimilarityMatch.cross_country.is_(True))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc())).all()
     return render_template("dedup/matches.html", page=page, status=status,
                            cross=bool(request.args.get("cross")), calls=calls,
@@ -118,7 +119,7 @@ def projects():
     if search:
         query = query.where(FundedProject.title.ilike(f"%{search}%")
                             | FundedProject.reference.ilike(f"%{search}%"))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("dedup/projects.html", form=form, page=page, search=search)
 
 

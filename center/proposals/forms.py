@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
-    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -27,8 +28,33 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from center.calls.models import ATTACHMENT_KINDS
 from center.core.forms import Form
-from center.proposals.models import BudgetCategory, ForegroundIP
+from center.core.hidden_fields import CounterField
+from center.proposals.models import (
+    BUDGET_CATEGORY_LABELS,
+    FOREGROUND_IP_LABELS,
+    BudgetCategory,
+)
+
+#: The editor's sections, in order, with their names.
+SECTION_LABELS = {
+    "overview": _l("Overview"), "consortium": _l("Consortium"), "team": _l("Team"),
+    "workplan": _l("Work plan"), "budget": _l("Budget"), "travel": _l("Travel"),
+    "ip": _l("IP plan"), "attachments": _l("Files and co-applicants"),
+}
+
+
+def preview_labels() -> dict[str, dict[str, Any]]:
+    """Labels of the values a proposal's snapshot holds, for its preview and PDF."""
+    return {
+        "category": {str(k): v for k, v in BUDGET_CATEGORY_LABELS.items()},
+        "foreground": {str(k): v for k, v in FOREGROUND_IP_LABELS.items()},
+        "role": {c.value: c.label for c in TEAM_ROLES},
+        "partner": {"lead": _l("Lead institute"), "partner": _l("Partner")},
+        "kind": {k: _l(v) for k, v in ATTACHMENT_KINDS.items()},
+    }
+
 
 TEAM_ROLES = [SelectChoice("principal_investigator", _l("Principal investigator")),
               SelectChoice("scientist", _l("Scientist")), SelectChoice("engineer", _l("Engineer")),
@@ -38,7 +64,7 @@ TEAM_ROLES = [SelectChoice("principal_investigator", _l("Principal investigator"
 class SectionForm(Form):
     """A form saving a whole section, carrying the revision it was loaded at."""
 
-    revision = HiddenField()
+    revision = CounterField()
 
 
 class OverviewForm(SectionForm):
@@ -57,10 +83,7 @@ class OverviewForm(SectionForm):
 class IPPlanForm(SectionForm):
     foreground_ip = SelectField(_l("Foreground IP belongs to"), choices=[
         SelectChoice("", "—"),
-        SelectChoice(ForegroundIP.joint.value, _l("The consortium, jointly")),
-        SelectChoice(ForegroundIP.inventor.value, _l("The inventing institute")),
-        SelectChoice(ForegroundIP.licensed_to_donors.value,
-                     _l("The institutes, with a licence to the donors")),
+        *(SelectChoice(value.value, label) for value, label in FOREGROUND_IP_LABELS.items()),
     ], validators=[Optional()])
     foreground_ip_terms = TextAreaField(_l("Terms of the allocation"),
                                         validators=[Optional(), Length(max=4000)])
@@ -89,8 +112,8 @@ class RowForm(Form):
     saved meanwhile by a co-applicant is not silently overwritten.
     """
 
-    item_id = HiddenField()
-    revision = HiddenField()
+    item_id = CounterField()
+    revision = CounterField()
 
 
 class TeamMemberForm(RowForm):
@@ -116,7 +139,7 @@ class TaskForm(RowForm):
 
 
 class BudgetLineForm(RowForm):
-    category = SelectField(_l("Category"), choices=[SelectChoice(c.value, c.value.capitalize())
+    category = SelectField(_l("Category"), choices=[SelectChoice(c.value, BUDGET_CATEGORY_LABELS[c])
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
     amount = DecimalField(_l("Amount"), places=2,
@@ -152,6 +175,13 @@ class AttachmentForm(Form):
                      validators=[FileRequired(_l("Choose a file."))])
 
 
+class ReplaceAttachmentForm(Form):
+    """A new file in place of one already uploaded (same kind of document)."""
+
+    file = FileField(_l("New file"), description=_l("PDF, DOCX, XLSX, PNG or JPEG."),
+                     validators=[FileRequired(_l("Choose a file."))])
+
+
 class InviteForm(Form):
     email = EmailField(_l("Co-applicant's e-mail"), validators=[DataRequired(), Email()])
 
@@ -159,8 +189,10 @@ class InviteForm(Form):
 class TransitionForm(Form):
     """Submit, withdraw and other state changes: carries the version the user saw."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = CounterField(validators=[InputRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
+    #: Ticked on the preview page to submit (the workflow refuses a submission without it).
+    declaration = BooleanField()
 
 
 def budget_line_form(donors: list[tuple[int, str]], currency: str,

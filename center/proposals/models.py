@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -48,6 +49,34 @@ class ProposalStatus(enum.StrEnum):
     withdrawn = "withdrawn"
 
 
+STATUS_LABELS = {
+    ProposalStatus.draft: _l("draft"),
+    ProposalStatus.submitted: _l("submitted"),
+    ProposalStatus.screening: _l("in screening"),
+    ProposalStatus.changes_requested: _l("changes requested"),
+    ProposalStatus.ineligible: _l("ineligible"),
+    ProposalStatus.concurrence: _l("awaiting government concurrence"),
+    ProposalStatus.objected: _l("objected to by a government"),
+    ProposalStatus.under_review: _l("under review"),
+    ProposalStatus.reviewed: _l("reviewed"),
+    ProposalStatus.rejected: _l("rejected"),
+    ProposalStatus.funding: _l("in funding"),
+    ProposalStatus.approved: _l("approved for funding"),
+    ProposalStatus.agreement_issued: _l("agreement issued"),
+    ProposalStatus.active: _l("active project"),
+    ProposalStatus.closed: _l("closed"),
+    ProposalStatus.withdrawn: _l("withdrawn"),
+}
+
+
+def status_label(status: str) -> str:
+    """Return a proposal state's name for people (never the stored value)."""
+    try:
+        return str(STATUS_LABELS[ProposalStatus(status)])
+    except ValueError:
+        return str(status)
+
+
 #: The applicant may edit only in these states.
 EDITABLE_STATES = frozenset({ProposalStatus.draft, ProposalStatus.changes_requested})
 #: A decision has been taken; withdrawal is no longer possible.
@@ -74,10 +103,27 @@ class BudgetCategory(enum.StrEnum):
     overhead = "overhead"
 
 
+BUDGET_CATEGORY_LABELS = {
+    BudgetCategory.personnel: _l("Personnel"),
+    BudgetCategory.equipment: _l("Equipment"),
+    BudgetCategory.materials: _l("Materials and consumables"),
+    BudgetCategory.travel: _l("Travel"),
+    BudgetCategory.subcontracts: _l("Subcontracts"),
+    BudgetCategory.overhead: _l("Overhead"),
+}
+
+
 class ForegroundIP(enum.StrEnum):
     joint = "joint"  #: owned jointly by the consortium
     inventor = "inventor"  #: owned by the inventing institute
     licensed_to_donors = "licensed_to_donors"  #: owned by institutes, licensed to donors
+
+
+FOREGROUND_IP_LABELS = {
+    ForegroundIP.joint: _l("The consortium, jointly"),
+    ForegroundIP.inventor: _l("The inventing institute"),
+    ForegroundIP.licensed_to_donors: _l("The institutes, with a licence to the donors"),
+}
 
 
 class Proposal(TenantScoped, Versioned, db.Model):
@@ -334,6 +380,10 @@ class Attachment(TenantScoped, db.Model):
 
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
 
+    #: What the upload services changed in the file (active content taken out of a PDF),
+    #: for the page that uploaded it; not stored (the audit event records it).
+    upload_note = ""
+
 
 class Collaborator(TenantScoped, db.Model):
     """A co-applicant invited by e-mail to edit the proposal with the lead applicant."""
@@ -367,6 +417,8 @@ class ProposalVersion(TenantScoped, db.Model):
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: The declaration the submitter ticked, in the words shown to them.
+    declaration: Mapped[str] = mapped_column(Text, default="")
 
     proposal: Mapped[Proposal] = relationship(back_populates="versions")
 

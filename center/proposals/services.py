@@ -11,20 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from center.auth.models import User
 from center.calls.models import Call
 from center.core import audit, clock
 from center.core.db import db
-from center.core.filetypes import sniff
+from center.core.filetypes import PDF, sniff
 from center.core.notifications import send_email
+from center.core.pdf_safety import UnsafePdf, neutralise_pdf
+from center.core.storage import delete_after_commit, discard_on_rollback
 from center.extensions import current_storage
 from center.proposals import workflow
 from center.proposals.models import (
@@ -43,6 +48,13 @@ from center.proposals.models import (
     Trip,
 )
 from center.tenants.models import Institute, Tenant, VisaRule
+
+#: What the applicant declares by submitting; stored with each submitted version.
+DECLARATION = _l(
+    "I declare, for every applicant of this consortium, that the information in this "
+    "proposal is true and complete; that the work it describes is not funded, and not "
+    "proposed for funding, elsewhere, except as the proposal states; and that every person "
+    "named in it has agreed to be named and to the use of their data for this proposal.")
 
 SECTIONS = ("overview", "consortium", "team", "workplan", "budget", "travel", "ip",
             "attachments")
@@ -330,36 +342,122 @@ def add_background_ip(proposal: Proposal, *, by: User, **fields: Any) -> Backgro
     return item
 
 
+def clean_filename(filename: str, extension: str) -> str:
+    """Return a file name safe to store, show and send back: no path, no control characters
+    (CR, LF, NUL ... would break the download's headers), at most 150 characters before the
+    canonical ``extension`` of the type found in the bytes."""
+    name = unicodedata.normalize("NFC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    stem = " ".join(name.rsplit(".", 1)[0].split()).strip(" .")[:150].strip(" .")
+    return f"{stem or 'file'}.{extension}"
+
+
+def _checked_upload(filename: str, data: bytes) -> tuple[str, str, bytes, str]:
+    """Check an upload's size and type by content and take active content out of a PDF.
+
+    Returns the clean file name, the MIME type, the bytes to store and a note of what was
+    removed (empty when nothing was). Raises `UploadRejected` and changes nothing.
+    """
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    if not data:
+        raise UploadRejected(_("The file is empty."))
+    if len(data) > limit:
+        raise UploadRejected(_("The file is %(size).1f MB; the limit is %(limit).0f MB.",
+                               size=len(data) / 1048576, limit=limit / 1048576))
+    kind_found = sniff(data)
+    if kind_found is None:
+        raise UploadRejected(_("This file is not a PDF, Word (DOCX), Excel (XLSX), PNG or "
+                               "JPEG document, whatever its name says."))
+    note = ""
+    if kind_found == PDF:
+        try:
+            data, findings = neutralise_pdf(data)
+        except UnsafePdf:
+            raise UploadRejected(_("This PDF cannot be read or is password-protected, so it "
+                                   "cannot be checked. Save or print it as a new PDF without "
+                                   "a password and upload that.")) from None
+        if findings:
+            note = _("Scripts, automatic actions and embedded files were removed from this "
+                     "PDF; its text and pages are unchanged.")
+    return clean_filename(filename, kind_found.extension), kind_found.mime, data, note
+
+
+def _store(proposal: Proposal, data: bytes, mime: str, extension: str) -> Any:
+    storage = current_storage()
+    key = f"t{proposal.tenant_id}/proposals/{proposal.id}/{uuid.uuid4().hex}.{extension}"
+    stored = storage.put(key, data, mime)
+    discard_on_rollback(db.session, storage, key)
+    return stored
+
+
 def upload_attachment(proposal: Proposal, *, by: User, kind: str, filename: str,
                       data: bytes) -> Attachment:
     """Store an uploaded file after checking its size and its type by content.
 
-    Effects: the bytes stored under a fresh key (never overwriting another file); an
-    Attachment row with the sha256; an audit event. A rejected file changes nothing.
+    Effects: active content taken out of a PDF; the bytes stored under a fresh key (never
+    overwriting another file, deleted again if the transaction rolls back); an Attachment
+    row with the sha256; an audit event. A rejected file changes nothing.
     """
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
-    if not data:
-        raise UploadRejected("The file is empty.")
-    if len(data) > limit:
-        raise UploadRejected(f"The file is {len(data) / 1048576:.1f} MB; the limit is "
-                             f"{limit / 1048576:.0f} MB.")
-    kind_found = sniff(data)
-    if kind_found is None:
-        raise UploadRejected("This file is not a PDF, Word (DOCX), Excel (XLSX), PNG or JPEG "
-                             "document, whatever its name says.")
+    clean_name, mime, data, note = _checked_upload(filename, data)
     _touch(proposal, "attachments", by, None)
-    stem = filename.rsplit(".", 1)[0][:150] or "file"
-    clean_name = f"{stem}.{kind_found.extension}"
-    key = f"t{proposal.tenant_id}/proposals/{proposal.id}/{uuid.uuid4().hex}.{kind_found.extension}"
-    stored = current_storage().put(key, data, kind_found.mime)
-    attachment = Attachment(kind=kind, filename=clean_name, content_type=kind_found.mime,
-                            size=stored.size, sha256=stored.sha256, storage_key=key,
+    stored = _store(proposal, data, mime, clean_name.rsplit(".", 1)[1])
+    attachment = Attachment(kind=kind, filename=clean_name, content_type=mime,
+                            size=stored.size, sha256=stored.sha256, storage_key=stored.key,
                             uploaded_at=clock.now(), uploaded_by_id=by.id)
+    attachment.upload_note = note
     proposal.attachments.append(attachment)
     audit.record("proposal.attachment_uploaded", proposal, actor=by, filename=clean_name,
-                 sha256=stored.sha256)
+                 sha256=stored.sha256, active_content_removed=bool(note) or None)
     db.session.flush()
     return attachment
+
+
+def _release_file(proposal: Proposal, key: str) -> None:
+    """Delete a stored file the proposal no longer names, once the change commits; a file
+    that went into a submitted version stays, as the record of what was submitted."""
+    if not proposal.version_no:
+        delete_after_commit(db.session, current_storage(), key)
+
+
+def replace_attachment(proposal: Proposal, attachment: Attachment, *, by: User,
+                       filename: str, data: bytes) -> Attachment:
+    """Put a new file in place of ``attachment`` (same document kind).
+
+    Effects: the new file checked and stored as by `upload_attachment`; the row points at
+    it; the old file deleted after commit (kept if a submitted version holds it); an audit
+    event with both fingerprints. A rejected file leaves the old one in place.
+    """
+    clean_name, mime, data, note = _checked_upload(filename, data)
+    _touch(proposal, "attachments", by, None)
+    stored = _store(proposal, data, mime, clean_name.rsplit(".", 1)[1])
+    old_key, old_sha = attachment.storage_key, attachment.sha256
+    attachment.filename, attachment.content_type = clean_name, mime
+    attachment.size, attachment.sha256, attachment.storage_key = (
+        stored.size, stored.sha256, stored.key)
+    attachment.uploaded_at, attachment.uploaded_by_id = clock.now(), by.id
+    attachment.upload_note = note
+    audit.record("proposal.attachment_replaced", proposal, actor=by, filename=clean_name,
+                 old_sha256=old_sha, sha256=stored.sha256,
+                 active_content_removed=bool(note) or None)
+    db.session.flush()
+    _release_file(proposal, old_key)
+    return attachment
+
+
+def remove_attachment(proposal: Proposal, attachment: Attachment, *, by: User) -> None:
+    """Take a file off the proposal.
+
+    Effects: the row deleted; the stored file deleted after commit (kept if a submitted
+    version holds it); an audit event with its name and fingerprint.
+    """
+    _touch(proposal, "attachments", by, None)
+    key = attachment.storage_key
+    audit.record("proposal.attachment_removed", proposal, actor=by,
+                 filename=attachment.filename, sha256=attachment.sha256)
+    proposal.attachments.remove(attachment)
+    db.session.delete(attachment)
+    db.session.flush()
+    _release_file(proposal, key)
 
 
 def invite_collaborator(proposal: Proposal, email: str, *, by: User, tenant: Tenant,
@@ -511,6 +609,7 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
                     "splits": {s.donor.short_name: s.amount for s in line.splits}}
                    for line in proposal.budget_lines],
         "trips": [{"traveller": t.traveller.name, "from": t.origin_country,
+                   "from_city": t.origin_city, "to_city": t.destination_city,
                    "to": t.destination_country, "depart": t.depart_on.isoformat(),
                    "return": t.return_on.isoformat(), "purpose": t.purpose,
                    "visa": t.visa_needed, "invitation": t.invitation_needed}
@@ -535,8 +634,10 @@ def diff_versions(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _submit_guard(proposal: Proposal, by: User, context: dict[str, Any]) -> list[str]:
     problems = []
     if not proposal.call.is_open(clock.now()):
-        problems.append("The call closed; proposals are no longer accepted.")
+        problems.append(_("The call closed; proposals are no longer accepted."))
     problems += [p.message for p in checklist(proposal)]
+    if not context.get("declaration"):
+        problems.append(_("Tick the declaration at the end of the preview to submit."))
     return problems
 
 
@@ -550,6 +651,7 @@ def _freeze_version(proposal: Proposal, by: User, context: dict[str, Any]) -> No
     proposal.versions.append(ProposalVersion(
         number=proposal.version_no, submitted_at=now, submitted_by_id=by.id, snapshot=data,
         sha256=hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
+        declaration=str(context["declaration"]),
     ))
     recipients = {proposal.owner.email} | {c.email for c in proposal.collaborators
                                            if c.accepted_at}

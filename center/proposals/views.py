@@ -8,6 +8,7 @@ from typing import Any
 
 from babel import Locale
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,10 +19,14 @@ from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
 from center.core.db import db
 from center.core.forms import take_parked_input
+from center.core.hidden_fields import MAX_COUNTER
 from center.core.links import external_url
+from center.core.pagination import paginate
+from center.core.pdf import render_pdf
 from center.extensions import current_storage
 from center.proposals import bp, services, workflow
 from center.proposals.forms import (
+    SECTION_LABELS,
     AttachmentForm,
     BackgroundIPForm,
     InviteForm,
@@ -29,11 +34,13 @@ from center.proposals.forms import (
     OverviewForm,
     PartnerForm,
     ProposeInstituteForm,
+    ReplaceAttachmentForm,
     TaskForm,
     TeamMemberForm,
     TransitionForm,
     TripForm,
     budget_line_form,
+    preview_labels,
 )
 from center.proposals.models import (
     Attachment,
@@ -46,6 +53,7 @@ from center.proposals.models import (
     Task,
     TeamMember,
     Trip,
+    status_label,
 )
 from center.proposals.permissions import can_edit, can_invite, can_view
 from center.tenants import services as tenants
@@ -85,8 +93,7 @@ def all():  # noqa: A001 - the endpoint's name in the menu
         query = query.where(Proposal.status == status)
     if search:
         query = query.where(Proposal.title.ilike(f"%{search}%"))
-    page = db.paginate(query.order_by(Proposal.submitted_at.desc()), per_page=25,
-                       error_out=False)
+    page = paginate(query.order_by(Proposal.submitted_at.desc()), per_page=25)
     return render_template("proposals/all.html", page=page, status=status, search=search,
                            statuses=list(ProposalStatus))
 
@@ -121,6 +128,45 @@ def show(proposal_id: int):
     )
 
 
+def _preview_context(proposal: Proposal) -> dict[str, Any]:
+    """What the preview page and its PDF show: the proposal's snapshot, labelled."""
+    return {
+        "doc": services.snapshot(proposal),
+        "donors": [(cd.donor.short_name, cd.donor.name) for cd in proposal.call.donors],
+        "currency": g.tenant.currency, "format_money": money.format_money,
+        "country": country_name, "labels": preview_labels(),
+    }
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/preview")
+@roles(Role.applicant, Role.officer, Role.admin)
+def preview(proposal_id: int):
+    """The whole proposal on one page, with the declaration and the submit button."""
+    proposal = get_proposal_or_404(proposal_id)
+    editable = can_edit(current_user, proposal)
+    return render_template(
+        "proposals/preview.html", proposal=proposal, form=TransitionForm(version=proposal.version),
+        problems=services.checklist(proposal) if editable else [], can_edit=editable,
+        call_open=proposal.call.is_open(clock.now()), declaration=services.DECLARATION,
+        declaration_error=request.args.get("declare") and _(
+            "Tick the declaration to submit."),
+        section_labels=SECTION_LABELS, **_preview_context(proposal))
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/preview.pdf")
+@roles(Role.applicant, Role.officer, Role.admin)
+def preview_pdf(proposal_id: int):
+    """The same preview as a PDF, to read offline or share inside the consortium."""
+    proposal = get_proposal_or_404(proposal_id)
+    html = render_template(
+        "proposals/pdf/proposal.html", tenant=g.tenant, call_title=proposal.call.title,
+        number=proposal.id, version=None if proposal.is_editable else proposal.version_no,
+        printed=format_datetime(clock.now(), "medium"), lang=str(get_locale() or "en"),
+        **_preview_context(proposal))
+    return send_file(BytesIO(render_pdf(html)), mimetype="application/pdf",
+                     download_name=f"proposal-{proposal.id}.pdf", as_attachment=True)
+
+
 def _choices_institutes(proposal: Proposal, *, consortium_only: bool) -> list[SelectChoice]:
     if consortium_only:
         return [SelectChoice(p.institute_id, p.institute.name) for p in proposal.partners]
@@ -146,10 +192,15 @@ def edit(proposal_id: int, section: str):
     result = handler(proposal)
     if not isinstance(result, dict):
         return result  # a redirect after a successful save
+    return _render_section(proposal, section, result)
+
+
+def _render_section(proposal: Proposal, section: str, result: dict[str, Any],
+                    status: int = 200) -> Any:
     return render_template(f"proposals/edit_{section}.html", proposal=proposal, section=section,
                            sections=services.SECTIONS, problems=services.checklist(proposal),
                            edits=proposal.section_edits or {}, currency=g.tenant.currency,
-                           money=money.format_money, **result)
+                           money=money.format_money, **result), status
 
 
 def _saved(proposal: Proposal, section: str, message: str | None = None):  # noqa: ANN202
@@ -276,13 +327,12 @@ def _row(proposal: Proposal, section: str, form: Any) -> Any:
     form comes back with the input and says so, and saving it again adds it as a new row.
     """
     posted = request.method == "POST" or form.restored
-    raw = form.item_id.data if posted else request.args.get("item")
+    raw = form.item_id.data if posted else request.args.get("item", type=int)
     if not raw:
         return None
-    try:
-        item = db.session.get(ITEM_MODELS[section], int(raw))
-    except ValueError:
+    if raw > MAX_COUNTER:
         abort(404)
+    item = db.session.get(ITEM_MODELS[section], raw)
     if item is not None and item.proposal_id == proposal.id:
         return item
     if not posted:
@@ -312,10 +362,13 @@ def _consortium(proposal: Proposal) -> Any:
                                     for c in proposal.call.eligible_countries]
     if request.form.get("action") == "propose":
         if propose.validate_on_submit():
-            institute = tenants.add_institute(by=current_user, verified=False,
-                                              name=propose.name.data,
-                                              country_code=propose.country_code.data,
-                                              city=propose.city.data or "")
+            try:
+                institute = tenants.add_institute(by=current_user, verified=False,
+                                                  name=propose.name.data,
+                                                  country_code=propose.country_code.data,
+                                                  city=propose.city.data or "")
+            except tenants.InstituteExists as exc:
+                institute = exc.institute  # already listed: take that one
             db.session.flush()
             services.add_partner(proposal, institute, lead=not proposal.partners,
                                  by=current_user)
@@ -451,23 +504,75 @@ def _travel(proposal: Proposal) -> Any:
             proposal, trip, by=current_user, expected_revision=revision, **values()))
 
 
-def _attachments(proposal: Proposal) -> Any:
-    form = AttachmentForm()
+def _attachments(proposal: Proposal, *, replacing: int | None = None,
+                 replace_form: Any = None) -> Any:
+    if replacing is None and request.method == "GET":
+        wanted = request.args.get("replace", type=int)  # compared, never queried
+        replacing = wanted if any(a.id == wanted for a in proposal.attachments) else None
+    # While a row's replacement is open, the upload form starts empty.
+    form = AttachmentForm(formdata=None) if replacing else AttachmentForm()
     form.kind.choices = [SelectChoice(k, _(v)) for k, v in ATTACHMENT_KINDS.items()]
     invite = InviteForm(prefix="invite")
-    if form.validate_on_submit():
+    if not replacing and form.validate_on_submit():
         upload = form.file.data
         try:
-            services.upload_attachment(proposal, by=current_user, kind=form.kind.data,
-                                       filename=upload.filename or "file",
-                                       data=upload.read())
+            attachment = services.upload_attachment(
+                proposal, by=current_user, kind=form.kind.data,
+                filename=upload.filename or "file", data=upload.read())
         except services.ProposalError as exc:
             db.session.rollback()
             form.file.errors.append(str(exc))
         else:
-            return _saved(proposal, "attachments", _("File uploaded."))
+            return _saved(proposal, "attachments",
+                          " ".join(filter(None, [_("File uploaded."), attachment.upload_note])))
     return {"form": form, "invite": invite, "kinds": ATTACHMENT_KINDS,
-            "can_invite": can_invite(current_user, proposal)}
+            "can_invite": can_invite(current_user, proposal), "replacing": replacing,
+            "replace_form": replace_form or ReplaceAttachmentForm(formdata=None,
+                                                                  prefix="replace")}
+
+
+def _get_attachment_or_404(proposal: Proposal, attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.proposal_id != proposal.id:
+        abort(404)
+    return attachment
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/files/<int:attachment_id>/replace",
+          methods=["POST"])
+@roles(Role.applicant)
+def replace_file(proposal_id: int, attachment_id: int):
+    """Put a new file in place of an uploaded one; a rejected file leaves the old one."""
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    attachment = _get_attachment_or_404(proposal, attachment_id)
+    form = ReplaceAttachmentForm(prefix="replace")
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            services.replace_attachment(proposal, attachment, by=current_user,
+                                        filename=upload.filename or "file", data=upload.read())
+        except services.ProposalError as exc:
+            db.session.rollback()
+            form.file.errors.append(str(exc))
+        else:
+            return _saved(proposal, "attachments",
+                          " ".join(filter(None, [_("File replaced."), attachment.upload_note])))
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    return _render_section(proposal, "attachments", _attachments(
+        proposal, replacing=attachment_id, replace_form=form), 422)
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/files/<int:attachment_id>/remove",
+          methods=["POST"])
+@roles(Role.applicant)
+def remove_file(proposal_id: int, attachment_id: int):
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    attachment = _get_attachment_or_404(proposal, attachment_id)
+    form = TransitionForm(version="0")
+    if not form.validate_on_submit():
+        abort(400)
+    services.remove_attachment(proposal, attachment, by=current_user)
+    return _saved(proposal, "attachments", _("File removed."))
 
 
 SECTION_HANDLERS = {"overview": _overview, "consortium": _consortium, "team": _team,
@@ -497,9 +602,7 @@ def remove(proposal_id: int, section: str, item_id: int):
 @roles(Role.applicant, Role.officer, Role.admin)
 def download(proposal_id: int, attachment_id: int):
     proposal = get_proposal_or_404(proposal_id)
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.proposal_id != proposal.id:
-        abort(404)
+    attachment = _get_attachment_or_404(proposal, attachment_id)
     storage = current_storage()
     url = storage.download_url(attachment.storage_key, filename=attachment.filename,
                                content_type=attachment.content_type)
@@ -560,23 +663,34 @@ def transition(proposal_id: int, transition: str):
     t = workflow.TRANSITIONS.get(transition) or abort(404)
     if t.roles & {Role.applicant} and not can_view(current_user, proposal, frozenset()):
         abort(403)
-    if proposal.status == t.target and str(proposal.version) != form.version.data:
+    back = url_for("proposals.preview" if transition == "submit" else "proposals.show",
+                   proposal_id=proposal.id)
+    if proposal.status == t.target and proposal.version != form.version.data:
         flash(_("This was already done: the proposal is %(status)s.",
-                status=proposal.status.replace("_", " ")), "info")
+                status=status_label(proposal.status)), "info")
         return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    context = {}
+    if transition == "submit":
+        if not form.declaration.data:
+            flash(_("Tick the declaration to submit."), "error")
+            return redirect(url_for("proposals.preview", proposal_id=proposal.id, declare=1)
+                            + "#submit-h")
+        context["declaration"] = str(services.DECLARATION)
     try:
         workflow.fire(proposal, transition, by=current_user, roles=current_roles(),
-                      expected_version=int(form.version.data), reason=form.reason.data or "")
+                      expected_version=int(form.version.data), reason=form.reason.data or "",
+                      **context)
         db.session.commit()
     except workflow.GuardFailed as exc:
         db.session.rollback()
         for problem in exc.problems:
             flash(problem, "error")
+        return redirect(back)
     except (workflow.TransitionError, StaleDataError) as exc:
         db.session.rollback()
         flash(str(exc) if isinstance(exc, workflow.TransitionError) else
               _("Someone changed this proposal at the same moment. Reload and check."), "error")
-    else:
-        flash(_("Done: the proposal is now %(status)s.",
-                status=proposal.status.replace("_", " ")), "success")
+        return redirect(back)
+    flash(_("Done: the proposal is now %(status)s.", status=status_label(proposal.status)),
+          "success")
     return redirect(url_for("proposals.show", proposal_id=proposal.id))

@@ -19,12 +19,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from center.core.forms import Form
+from center.core.hidden_fields import CounterField
 
 
 class VersionedForm(Form):
     """A form that carries the version of the proposal (or request) the page showed."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = CounterField(validators=[InputRequired()])
 
     def loaded_version(self) -> int | None:
         try:
@@ -112,7 +113,8 @@ class ConcurrenceForm(VersionedForm):
 
 
 class SettingsForm(Form):
-    revision = HiddenField()
+    #: A fingerprint of the settings the page showed (not a number).
+    revision = HiddenField(validators=[Length(max=64)])
     concurrence_deadline_days = IntegerField(
         _l("Days a government has to answer a concurrence request"),
         validators=[InputRequired(), NumberRange(min=1, max=365)])

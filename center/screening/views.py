@@ -31,6 +31,7 @@ from center.calls.models import Call
 from center.core import clock, money
 from center.core.db import db
 from center.core.jobs import enqueue
+from center.core.pagination import paginate
 from center.proposals import services as proposals
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
@@ -109,7 +110,7 @@ def _back(proposal: Proposal):  # noqa: ANN202
 def index():
     """List proposals in screening and concurrence with what blocks them."""
     status = request.args.get("status", "")
-    page = db.paginate(services.queue(status or None), per_page=25, error_out=False)
+    page = paginate(services.queue(status or None), per_page=25)
     reports = services.reports_for([p.id for p in page.items])
     calls = db.session.scalars(
         select(Call).where(Call.id.in_(select(Proposal.call_id).where(
@@ -268,7 +269,7 @@ def changes(proposal_id: int):
 def audit_trail(proposal_id: int):
     """Every recorded transition, clearance, concurrence and decision about the proposal."""
     proposal = db.get_or_404(Proposal, proposal_id)
-    page = db.paginate(services.audit_trail(proposal), per_page=50, error_out=False)
+    page = paginate(services.audit_trail(proposal), per_page=50)
     return render_template("screening/audit.html", proposal=proposal, page=page,
                            names=services.actor_names(page.items))
 
@@ -409,7 +410,7 @@ def sanctions_list(sanctions_list_id: int):
     query = select(SanctionsEntryRow).where(SanctionsEntryRow.list_id == listed.id)
     if search:
         query = query.where(SanctionsEntryRow.name.ilike(f"%{search}%"))
-    page = db.paginate(query.order_by(SanctionsEntryRow.line), per_page=50, error_out=False)
+    page = paginate(query.order_by(SanctionsEntryRow.line), per_page=50)
     return render_template("screening/sanctions_list.html", listed=listed, page=page,
                            search=search)
 
@@ -488,7 +489,7 @@ def concurrence_index():
         ConcurrenceRequest.country_code.in_(countries),
         ConcurrenceRequest.decision.is_not(None)).order_by(
         ConcurrenceRequest.decided_at.desc(), ConcurrenceRequest.id.desc())
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("screening/concurrence_index.html", open_requests=open_,
                            page=page, countries=[country_name(c) for c in countries],
                            now=clock.now())

@@ -73,8 +73,32 @@ def add_country(code: str, *, is_partner: bool, by: User) -> Country:
     return country
 
 
+class InstituteExists(Exception):
+    """An institute of that name is already listed in that country."""
+
+    def __init__(self, institute: Institute) -> None:
+        super().__init__(institute.name)
+        self.institute = institute
+
+
+def find_institute(name: str, country_code: str) -> Institute | None:
+    """Return the tenant's institute of this name in this country, whatever the case and
+    spacing the name is typed with."""
+    wanted = " ".join(name.split()).casefold()
+    return next((i for i in db.session.scalars(select(Institute).where(
+        Institute.country_code == country_code.upper()))
+        if " ".join(i.name.split()).casefold() == wanted), None)
+
+
 def add_institute(*, by: User, verified: bool = True, **fields: Any) -> Institute:
-    """Add an institute (verified when an officer adds it, pending when an applicant does)."""
+    """Add an institute (verified when an officer adds it, pending when an applicant does).
+
+    Raises `InstituteExists` when the name is already listed in that country.
+    """
+    fields["name"] = " ".join(fields["name"].split())
+    existing = find_institute(fields["name"], fields["country_code"])
+    if existing is not None:
+        raise InstituteExists(existing)
     institute = Institute(verified=verified, **fields)
     db.session.add(institute)
     audit.record("institute.added", institute, actor=by, name=institute.name,

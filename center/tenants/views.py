@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
+from center.core.pagination import paginate
 from center.tenants import bp, services
 from center.tenants.forms import (
     ConfirmForm,
@@ -120,8 +121,8 @@ def members():
     search = request.args.get("q", "").strip()[:200]
     role = request.args.get("role", "")
     role = role if role in set(Role) else ""
-    page = db.paginate(services.members_query(search=search, role=Role(role) if role else None),
-                       per_page=25, error_out=False)
+    page = paginate(services.members_query(search=search, role=Role(role) if role else None),
+                    per_page=25)
     return render_template("tenants/members.html", form=form, page=page, search=search,
                            role=role, roles=list(Role), invitations=services.pending_invitations(),
                            delegates=services.delegate_pairs(), action_form=ConfirmForm())
@@ -237,19 +238,25 @@ def institutes():
     form.country_code.choices = [SelectChoice(c.code, c.name)
                                  for c in services.partner_countries()]
     if form.validate_on_submit():
-        services.add_institute(by=current_user, name=form.name.data,
-                               local_name=form.local_name.data or "",
-                               country_code=form.country_code.data, city=form.city.data or "",
-                               kind=form.kind.data)
-        db.session.commit()
-        flash(_("Institute added."), "success")
-        return redirect(url_for("tenants.institutes"))
+        try:
+            services.add_institute(by=current_user, name=form.name.data,
+                                   local_name=form.local_name.data or "",
+                                   country_code=form.country_code.data,
+                                   city=form.city.data or "", kind=form.kind.data)
+        except services.InstituteExists as exc:
+            db.session.rollback()
+            form.name.errors.append(_("%(name)s is already listed in this country.",
+                                      name=exc.institute.name))
+        else:
+            db.session.commit()
+            flash(_("Institute added."), "success")
+            return redirect(url_for("tenants.institutes"))
     search = request.args.get("q", "")
     query = select(Institute).order_by(Institute.verified, Institute.country_code, Institute.name)
     if search:
         pattern = f"%{search}%"
         query = query.where(Institute.name.ilike(pattern) | Institute.local_name.ilike(pattern))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("tenants/institutes.html", form=form, page=page, search=search)
 
 
@@ -297,8 +304,8 @@ def visa_rules():
             db.session.commit()
             flash(_("Visa rule saved."), "success")
             return redirect(url_for("tenants.visa_rules"))
-    rules = db.paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
-                        per_page=50, error_out=False)
+    rules = paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
+                     per_page=50)
     return render_template("tenants/visa_rules.html", form=form, page=rules)
 
 

@@ -210,7 +210,7 @@ def test_submission_queues_a_check(app, client, world: World, login) -> None:
         version = proposal.version
     login(world.a.emails["applicant"])
     client.post(f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/do/submit",
-                data={"version": str(version)})
+                data={"version": str(version), "declaration": "y"})
     with app.app_context(), tenant_scope(world.a.tenant_id):
         assert db.session.scalar(select(AuditEvent).where(
             AuditEvent.action == "dedup.checked",

@@ -112,8 +112,13 @@ def test_an_applicant_fills_a_whole_proposal_and_submits_it(app, page, world: Wo
     screenshot(page, "proposal-files")
     assert page.get_by_text("Everything required is there.").is_visible()
 
-    page.get_by_role("link", name="Review and submit").first.click()
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("link", name="Preview and submit").first.click()
+    assert page.get_by_role("heading", name="Budget", exact=True).is_visible()
+    screenshot(page, "proposal-preview")
+    page.get_by_role("button", name="Submit the proposal").click()
+    assert page.get_by_text("Tick the declaration to submit.").first.is_visible()
+    page.get_by_label("I declare").check()
+    page.get_by_role("button", name="Submit the proposal").click()
     assert page.get_by_text("the proposal is now submitted").is_visible()
     screenshot(page, "proposal-submitted")
 

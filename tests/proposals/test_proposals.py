@@ -61,7 +61,7 @@ def test_a_complete_proposal_has_an_empty_checklist(draft) -> None:
 def test_submission_freezes_a_version_and_emails_a_confirmation(draft) -> None:
     proposal, applicant = draft
     workflow.fire(proposal, "submit", by=applicant, roles=frozenset({Role.applicant}),
-                  expected_version=proposal.version)
+                  expected_version=proposal.version, declaration="I declare.")
     db.session.commit()
     assert proposal.status == ProposalStatus.submitted and proposal.version_no == 1
     version = db.session.scalar(select(ProposalVersion))
@@ -79,7 +79,8 @@ def test_submission_is_refused_after_the_call_closed(draft) -> None:
     proposal, applicant = draft
     with clock.frozen_at(proposal.call.closes_at + dt.timedelta(seconds=1)), \
             pytest.raises(workflow.GuardFailed, match="call closed"):
-        workflow.fire(proposal, "submit", by=applicant, roles=frozenset({Role.applicant}))
+        workflow.fire(proposal, "submit", by=applicant, roles=frozenset({Role.applicant}),
+                      declaration="I declare.")
     db.session.rollback()
     assert db.session.get(Proposal, proposal.id).status == ProposalStatus.draft
 
@@ -219,8 +220,10 @@ def test_double_submission_makes_one_version(app, client, world, login) -> None:
         version = proposal.version
     login(world.a.emails["applicant"])
     url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/do/submit"
-    first = client.post(url, data={"version": str(version)}, follow_redirects=True)
-    second = client.post(url, data={"version": str(version)}, follow_redirects=True)
+    first = client.post(url, data={"version": str(version), "declaration": "y"},
+                        follow_redirects=True)
+    second = client.post(url, data={"version": str(version), "declaration": "y"},
+                         follow_redirects=True)
     assert "now submitted" in first.get_data(as_text=True)
     assert "already done" in second.get_data(as_text=True)
     with app.app_context(), tenant_scope(world.a.tenant_id):

@@ -68,7 +68,7 @@ def new_proposal(world: World, applicant: User, call_id: int | None = None) -> P
 
 def submit(proposal: Proposal, applicant: User) -> None:
     workflow.fire(proposal, "submit", by=applicant, roles=as_role(Role.applicant),
-                  expected_version=proposal.version)
+                  expected_version=proposal.version, declaration="I declare.")
 
 
 @pytest.fixture()
