@@ -28,6 +28,9 @@ def register_cli(app: Flask) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has a tenant.")
 def seed_demo(if_empty: bool) -> None:
     """Create two demo centers with members of every role, calls and proposals."""
+    if current_app.config["CENTER_ENV"] == "production":
+        raise click.ClickException("seed-demo does not run in production: its accounts share "
+                                   "one published password.")
     if if_empty and db.session.scalar(select(Tenant.id).limit(1)) is not None:
         click.echo("The database already holds a center; demo data not added.")
         logins = demo.logins()

@@ -95,6 +95,26 @@ def _trusted_hosts(settings: dict[str, Any]) -> list[str] | None:
     return sorted(set(hosts))
 
 
+class UnsafeProductionSettings(RuntimeError):
+    """Production was asked for with the embedded, single-machine defaults."""
+
+
+def _refuse_toy_production(settings: dict[str, Any]) -> None:
+    """Refuse to start production on the embedded defaults, naming every missing setting."""
+    problems = []
+    if not settings.get("SECRET_KEY"):
+        problems.append("SECRET_KEY is not set")
+    if not str(settings.get("DATABASE_URL") or "").startswith("postgresql"):
+        problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg://...)")
+    if not str(settings.get("STORAGE_URL") or "").startswith("s3://"):
+        problems.append("STORAGE_URL must be an s3://bucket/prefix URL")
+    if not settings.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set (background jobs need a queue)")
+    if problems:
+        raise UnsafeProductionSettings(
+            "CENTER_ENV=production refuses to start: " + "; ".join(problems) + ".")
+
+
 def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the settings: defaults, then the environment, then ``overrides``."""
     settings = dict(DEFAULTS)
@@ -106,9 +126,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     env = settings["CENTER_ENV"]
     if env not in {"development", "production", "test"}:
         raise ValueError(f"CENTER_ENV must be development, production or test, not {env!r}")
+    if env == "production":
+        _refuse_toy_production(settings)
     if not settings.get("SECRET_KEY"):
-        if env == "production":
-            raise RuntimeError("SECRET_KEY must be set in production (CENTER_ENV=production).")
         settings["SECRET_KEY"] = (
             secrets.token_urlsafe(32) if env == "test" else _development_secret_key()
         )
