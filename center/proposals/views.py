@@ -527,7 +527,8 @@ def invite(proposal_id: int):
         try:
             services.invite_collaborator(
                 proposal, form.email.data, by=current_user, tenant=g.tenant,
-                accept_url_for=lambda token: external_url("proposals.accept", token=token))
+                accept_url_for=lambda token: external_url(
+                    "proposals.accept", tenant=g.tenant.slug, token=token))
         except services.ProposalError as exc:
             flash(str(exc), "error")
         else:
