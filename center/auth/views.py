@@ -177,11 +177,9 @@ def register():
 def confirm_registration(secret: str):
     """Create the account of a registration link (on POST: mail scanners only GET links)."""
     pending = services.pending_registration(secret)
-    if pending is None:
-        flash(_("This registration link has expired or was already used. Sign in, or "
-                "register again."), "error")
-        return redirect(url_for("auth.login"))
     form = SignOutOthersForm()
+    if pending is None:
+        return render_template("auth/confirm.html", form=form, pending=None), 404
     if form.validate_on_submit():
         try:
             user = services.complete_registration(pending, g.tenant)
