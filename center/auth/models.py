@@ -48,6 +48,15 @@ class User(UserMixin, db.Model):
         return self.session_secret
 
 
+#: Substrings of a User-Agent header and what they name, checked in order (Edge and Opera
+#: also say "Chrome", Chrome also says "Safari", Android also says "Linux").
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari")]
+_SYSTEMS = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux")]
+
+
 class UserSession(db.Model):
     """A signed-in browser. The cookie holds a random secret; this row holds its hash.
 
@@ -71,6 +80,16 @@ class UserSession(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
     user: Mapped[User] = relationship()
+
+    @property
+    def device(self) -> str:
+        """A short name for the browser, e.g. "Firefox on Windows" (else the raw string)."""
+        ua = self.user_agent
+        browser = next((name for token, name in _BROWSERS if token in ua), None)
+        system = next((name for token, name in _SYSTEMS if token in ua), None)
+        if browser and system:
+            return f"{browser} · {system}"
+        return ua[:80]
 
     __table_args__ = (
         CheckConstraint("(revoked_at IS NULL) = (revoked_reason IS NULL)",

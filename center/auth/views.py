@@ -41,7 +41,8 @@ def load_user(secret: str) -> User | None:
         # Timed out, not revoked: the user may sign in again and get their input back.
         g.setdefault(EXPIRED_SESSION_USER, ended.user_id)
         user = None
-    db.session.commit()  # last_seen_at, or the timed-out session's revocation
+    if db.session.dirty:
+        db.session.commit()  # last_seen_at, or the timed-out session's revocation
     return user
 
 
