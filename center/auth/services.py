@@ -108,6 +108,8 @@ def register_applicant(tenant: Tenant, *, email: str, name: str, password: str,
                    reset_url=reset_url)
         return
     secret = secrets.token_urlsafe(32)
+    db.session.execute(delete(PendingRegistration).where(
+        PendingRegistration.created_at < clock.now() - REGISTRATION_MAX_AGE))
     db.session.add(PendingRegistration(
         tenant_id=tenant.id, secret_hash=_digest(secret), email=email, name=name.strip(),
         password_hash=password_hash, created_at=clock.now()))

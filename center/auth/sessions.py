@@ -14,7 +14,7 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from center.auth.models import User, UserSession
 from center.core import audit, clock
@@ -23,6 +23,8 @@ from center.tenants.models import Membership
 
 #: last_seen_at is written at most this often, so reading a page is not a write each time.
 _TOUCH_EVERY = dt.timedelta(minutes=1)
+#: How long an ended session's row is kept after it could have lasted at most.
+_KEEP_ENDED = dt.timedelta(days=30)
 
 
 class SessionEnded(Exception):
@@ -55,6 +57,11 @@ def start_session(user: User, *, remember: bool, user_agent: str, ip: str) -> st
     """Open a session for ``user`` and return its secret (it is stored only hashed)."""
     secret = secrets.token_urlsafe(32)
     now = clock.now()
+    # Rows that ended a while ago say nothing the account page shows; keep the table small.
+    longest = max(current_app.config["REMEMBER_SECONDS"], current_app.config["SESSION_MAX_SECONDS"])
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        UserSession.created_at < now - dt.timedelta(seconds=longest) - _KEEP_ENDED))
     db.session.add(UserSession(user_id=user.id, secret_hash=_digest(secret), remember=remember,
                                created_at=now, last_seen_at=now, user_agent=user_agent[:300],
                                ip=ip[:64]))
