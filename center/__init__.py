@@ -17,8 +17,8 @@ from center.core.errors import register_errorhandlers
 from center.core.hidden_fields import MAX_COUNTER
 from center.core.logs import configure_logging
 from center.core.money import format_money
-from center.core.security import register_security_headers
-from center.extensions import babel, csrf, db, login_manager, migrate
+from center.core.security import register_input_guard, register_security_headers
+from center.extensions import babel, csrf, db, limiter, login_manager, migrate
 from center.proposals.models import ProposalStatus, status_label
 from center.tenants.permissions import current_roles, has_role
 from center.tenants.routing import register_tenant_routing
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_proxies(app)
     configure_logging(app)
     register_extensions(app)
+    register_input_guard(app)
     register_tenant_routing(app)
     register_url_converters(app)
     register_blueprints(app)
@@ -104,6 +105,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(ROOT / "center" / "translations"))
 

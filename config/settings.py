@@ -7,6 +7,7 @@ the same name; tests pass a mapping straight into ``create_app``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -41,6 +42,28 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
+    #: Failed sign-ins from one client address (any account) that block it for the window.
+    "LOGIN_IP_MAX_FAILURES": 20,
+    #: A session ends after this long without a request ...
+    "SESSION_IDLE_SECONDS": 2 * 60 * 60,
+    #: ... and this long after sign-in, however busy.
+    "SESSION_MAX_SECONDS": 12 * 60 * 60,
+    #: "Keep me signed in": the session and its cookie end this long after sign-in.
+    "REMEMBER_SECONDS": 30 * 24 * 60 * 60,
+    #: Parked input (center/core/forms.py): largest parked form and most kept per user.
+    "PENDING_INPUT_MAX_BYTES": 64 * 1024,
+    "PENDING_INPUT_MAX_PER_USER": 5,
+    #: A co-applicant invitation can be accepted this many days after it was sent.
+    "COLLABORATOR_INVITATION_DAYS": 14,
+    #: Request rate limits (Flask-Limiter syntax) per client address; off in tests unless
+    #: RATE_LIMITS is set. Counted in memory, or in Redis when REDIS_URL is set.
+    "RATE_LIMITS": None,
+    "LIMIT_SIGN_IN": "10 per minute; 100 per hour",
+    "LIMIT_PASSWORD_RESET": "5 per minute; 30 per hour",
+    "LIMIT_REGISTRATION": "5 per minute; 30 per hour",
+    "LIMIT_INVITATIONS": "20 per hour",
+    "LIMIT_UPLOADS": "30 per minute",
+    "LIMIT_JOBS": "10 per minute",
     "PASSWORD_RESET_MAX_AGE": 60 * 60,
     #: How long an invitation to a role in a center stays valid.
     "INVITATION_MAX_AGE_DAYS": 14,
@@ -58,9 +81,13 @@ _BOOL = {"1": True, "true": True, "yes": True, "on": True,
          "0": False, "false": False, "no": False, "off": False}
 
 
+#: Booleans whose default (None) is decided by the environment.
+_TRISTATE = {"OUTBOX_VISIBLE", "LOG_JSON", "RATE_LIMITS"}
+
+
 def _coerce(key: str, raw: str) -> Any:
     default = DEFAULTS.get(key)
-    if isinstance(default, bool):
+    if isinstance(default, bool) or key in _TRISTATE:
         try:
             return _BOOL[raw.strip().lower()]
         except KeyError:
@@ -149,6 +176,19 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings["SESSION_COOKIE_SECURE"] = production
     settings["REMEMBER_COOKIE_SECURE"] = production
     settings["REMEMBER_COOKIE_HTTPONLY"] = True
+    settings["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    settings["REMEMBER_COOKIE_DURATION"] = dt.timedelta(seconds=settings["REMEMBER_SECONDS"])
+    if production:
+        # __Host-: the browser keeps the cookie only if Secure, for "/", with no Domain.
+        settings["SESSION_COOKIE_NAME"] = "__Host-session"
+        settings["REMEMBER_COOKIE_NAME"] = "__Host-remember"
+        settings["SESSION_COOKIE_PATH"] = settings["REMEMBER_COOKIE_PATH"] = "/"
+    if settings["RATE_LIMITS"] is None:
+        settings["RATE_LIMITS"] = env != "test"
+    # Flask-Limiter's own switch is global to the process; RATE_LIMITS is per app.
+    settings["RATELIMIT_ENABLED"] = True
+    settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
+    settings["RATELIMIT_HEADERS_ENABLED"] = True
     settings["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, not a clock: no lost forms
     settings["TESTING"] = env == "test"
     settings["PASSWORD_HASH_FAST"] = env == "test"

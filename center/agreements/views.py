@@ -36,7 +36,7 @@ from center.core.db import db
 from center.core.jobs import Job, enqueue
 from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
-from center.extensions import current_storage
+from center.extensions import current_storage, limit
 from center.proposals import workflow
 from center.proposals.models import Proposal
 from center.proposals.permissions import can_view as can_view_proposal
@@ -431,6 +431,7 @@ def example_pdf():
 # --- batch ---------------------------------------------------------------------------------
 
 @bp.route("/<tenant>/calls/<int:call_id>/agreements", methods=["GET", "POST"])
+@limit("LIMIT_JOBS", methods=["POST"])
 @roles(Role.admin)
 def batch(call_id: int):
     """Confirm, then issue the agreements of every approved proposal of a call in a job."""

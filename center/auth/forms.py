@@ -8,23 +8,35 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from center.auth.passwords import is_common_password
 from center.core.forms import Form
+
+
+def not_common(form: Form, field: PasswordField) -> None:
+    if field.data and is_common_password(field.data):
+        raise ValidationError(_l("This password is one of the most commonly used, so it is "
+                                 "guessed first. Choose another."))
+
 
 PASSWORD_RULES = [
     DataRequired(),
-    Length(min=10, max=200, message=_l("Use at least 10 characters.")),
+    Length(min=10, message=_l("Use at least 10 characters.")),
+    Length(max=200, message=_l("Use at most 200 characters.")),
+    not_common,
 ]
+#: Longer than any address or password we accept, short enough to refuse abuse early.
+EMAIL_RULES = [DataRequired(), Length(max=255), Email()]
 
 
 class LoginForm(Form):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    email = EmailField(_l("E-mail"), validators=EMAIL_RULES)
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me signed in on this computer"))
 
 
 class RegistrationForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
+    email = EmailField(_l("E-mail"), validators=EMAIL_RULES)
     password = PasswordField(_l("Password"), validators=PASSWORD_RULES)
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -33,7 +45,7 @@ class RegistrationForm(Form):
 
 
 class ResetRequestForm(Form):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    email = EmailField(_l("E-mail"), validators=EMAIL_RULES)
 
 
 class ResetPasswordForm(Form):
@@ -42,6 +54,20 @@ class ResetPasswordForm(Form):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class PasswordChangeForm(Form):
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class SignOutOthersForm(Form):
+    """A button: end every session of the user but this one."""
 
 
 LANGUAGES = [SelectChoice("", _l("As my browser asks")), SelectChoice("en", "English"),

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import UTCDateTime, db
+from center.core.db import TenantScoped, UTCDateTime, db
 
 if TYPE_CHECKING:
     from center.tenants.models import Membership
@@ -39,9 +39,75 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login
         return self.active
 
-    def get_id(self) -> str:
-        """Tie the session to the password, so changing it signs out every other session."""
-        return f"{self.id}:{self.password_hash[-12:]}"
+    #: The secret of the session this request runs in (set at sign-in and by the session
+    #: loader); flask-login keeps it in the session cookie and in the remember cookie.
+    session_secret = None
+
+    def get_id(self) -> str | None:
+        """Identify the browser session, not the user: a revoked session row ends it."""
+        return self.session_secret
+
+
+#: Substrings of a User-Agent header and what they name, checked in order (Edge and Opera
+#: also say "Chrome", Chrome also says "Safari", Android also says "Linux").
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari")]
+_SYSTEMS = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux")]
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie holds a random secret; this row holds its hash.
+
+    Logout, a password change or reset, disabling the account and "sign out everywhere
+    else" revoke rows, so a copied cookie (session or remember) stops working at once.
+    """
+
+    __tenant_scope__ = "global: one sign-in serves every tenant of the user"
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Why the session ended: logout, password, disabled, others, expired.
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def device(self) -> str:
+        """A short name for the browser, e.g. "Firefox on Windows" (else the raw string)."""
+        ua = self.user_agent
+        browser = next((name for token, name in _BROWSERS if token in ua), None)
+        system = next((name for token, name in _SYSTEMS if token in ua), None)
+        if browser and system:
+            return f"{browser} · {system}"
+        return ua[:80]
+
+    __table_args__ = (
+        CheckConstraint("(revoked_at IS NULL) = (revoked_reason IS NULL)",
+                        name="revoked_with_reason"),
+    )
+
+
+class PendingRegistration(TenantScoped, db.Model):
+    """A registration waiting for its e-mail link; the account exists only once followed."""
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class LoginAttempt(db.Model):
@@ -55,3 +121,6 @@ class LoginAttempt(db.Model):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
+    #: Whether a failure counts towards throttling: attempts refused by the throttle do not
+    #: (or a lock would renew itself), nor failures before a password reset.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -1,39 +1,66 @@
-"""Sign in and out, register as an applicant, reset a forgotten password."""
+"""Sign in and out, register as an applicant, reset or change a password, sessions."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from center.auth import bp, services
+from center.auth import bp, services, sessions
 from center.auth.forms import (
     AccountForm,
     LoginForm,
+    PasswordChangeForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetRequestForm,
+    SignOutOthersForm,
 )
 from center.auth.models import User
 from center.core.db import all_tenants, db
+from center.core.forms import EXPIRED_SESSION_USER, Form, never_park
 from center.core.links import external_url
-from center.extensions import login_manager
+from center.extensions import limit, login_manager
 from center.tenants.models import Membership, Tenant
 from center.tenants.permissions import public, signed_in
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    user_id, _sep, fingerprint = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or user.password_hash[-12:] != fingerprint:
-        return None
+def load_user(secret: str) -> User | None:
+    """Return the user of the live session this secret opens (see `center.auth.sessions`)."""
+    try:
+        user = sessions.resume_session(secret)
+    except sessions.SessionEnded as ended:
+        # Timed out, not revoked: the user may sign in again and get their input back.
+        g.setdefault(EXPIRED_SESSION_USER, ended.user_id)
+        user = None
+    if db.session.dirty:
+        db.session.commit()  # last_seen_at, or the timed-out session's revocation
     return user
+
+
+@bp.before_app_request
+def load_session_first() -> None:
+    """Resolve the session before the view runs, so its bookkeeping commits on its own."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
+
+
+@bp.after_app_request
+def no_store_when_signed_in(response: Response) -> Response:
+    """Keep pages of a signed-in user out of every cache (shared computers, proxies)."""
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+    return response
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -43,6 +70,16 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def _client_ip() -> str:
+    # ProxyFix (PROXY_COUNT) has already put the client's own address here.
+    return request.remote_addr or "-"
+
+
+def _form_page(template: str, form: Form, **context: object) -> tuple[str, int]:
+    """Render a form page: 422 when it is shown again with errors, 200 otherwise."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
 
 
 def home_url_for(user: User) -> str:
@@ -59,61 +96,112 @@ def home_url_for(user: User) -> str:
     return url_for("tenants.choose")
 
 
+def _sign_in(user: User, *, remember: bool = False) -> None:
+    """Start a new server-side session for ``user`` in this browser.
+
+    The old session (if any) ends and the cookie session is emptied, so the CSRF token and
+    every other value rotate at sign-in and a planted session id is worthless.
+    """
+    if current_user.is_authenticated:
+        sessions.end_session(current_user.session_secret, reason="logout")
+    session.clear()
+    sessions.start_session(user, remember=remember, user_agent=request.user_agent.string,
+                           ip=_client_ip())
+    login_user(user, remember=remember,
+               duration=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limit("LIMIT_SIGN_IN", methods=["POST"])
 @public
+@never_park
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = services.record_login_attempt(form.email.data, ip=_client_ip())
+        db.session.commit()  # counted by concurrent attempts before this one is checked
         try:
-            user = services.authenticate(form.email.data, form.password.data,
-                                         ip=request.remote_addr or "-")
+            user = services.check_login_attempt(attempt, form.password.data)
         except services.TooManyAttempts:
             db.session.commit()
-            form.email.errors.append(
-                _("Too many failed attempts. Wait 15 minutes or reset your password.")
-            )
+            minutes = max(1, current_app.config["LOGIN_WINDOW_SECONDS"] // 60)
+            form.email.errors.append(ngettext(
+                "Too many failed attempts. Wait %(num)d minute or reset your password.",
+                "Too many failed attempts. Wait %(num)d minutes or reset your password.",
+                minutes))
         except services.AuthError:
             db.session.commit()
             form.password.errors.append(_("E-mail or password is wrong."))
         else:
+            _sign_in(user, remember=form.remember.data)
             db.session.commit()
-            login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
-    return render_template("auth/login.html", form=form)
+    return _form_page("auth/login.html", form)
 
 
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout():
+    sessions.end_session(current_user.session_secret, reason="logout")
     logout_user()
+    db.session.commit()
+    session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("tenants.choose"))
 
 
 @bp.route("/<tenant>/register", methods=["GET", "POST"])
+@limit("LIMIT_REGISTRATION", methods=["POST"])
 @public
+@never_park
 def register():
     form = RegistrationForm()
     if form.validate_on_submit():
+        services.register_applicant(
+            g.tenant, email=form.email.data, name=form.name.data, password=form.password.data,
+            confirm_url_for=lambda secret: external_url("auth.confirm_registration",
+                                                        tenant=g.tenant.slug, secret=secret),
+            sign_in_url=external_url("auth.login"),
+            reset_url=external_url("auth.forgot_password"))
+        db.session.commit()
+        # The same answer whether or not the address already has an account.
+        flash(_("Check your e-mail: we sent a link to %(email)s to continue. It works for "
+                "one day.", email=form.email.data.strip().lower()), "info")
+        return redirect(url_for("auth.login"))
+    return _form_page("auth/register.html", form)
+
+
+@bp.route("/<tenant>/register/confirm/<secret>", methods=["GET", "POST"])
+@limit("LIMIT_REGISTRATION", methods=["POST"])
+@public
+@never_park
+def confirm_registration(secret: str):
+    """Create the account of a registration link (on POST: mail scanners only GET links)."""
+    pending = services.pending_registration(secret)
+    form = SignOutOthersForm()
+    if pending is None:
+        return render_template("auth/confirm.html", form=form, pending=None), 404
+    if form.validate_on_submit():
         try:
-            user = services.register_applicant(
-                g.tenant, email=form.email.data, name=form.name.data, password=form.password.data
-            )
-        except services.EmailTaken:
-            form.email.errors.append(
-                _("An account with this e-mail exists. Sign in, or reset the password.")
-            )
-        else:
+            user = services.complete_registration(pending, g.tenant)
             db.session.commit()
-            login_user(user)
-            flash(_("Welcome! Your applicant account for %(center)s is ready.",
-                    center=g.tenant.name), "success")
-            return redirect(url_for("dashboard.index"))
-    return render_template("auth/register.html", form=form)
+        except services.EmailTaken:
+            db.session.rollback()
+            flash(_("An account with this e-mail exists. Sign in, or reset the password."),
+                  "info")
+            return redirect(url_for("auth.login"))
+        _sign_in(user)
+        db.session.commit()
+        flash(_("Welcome! Your applicant account for %(center)s is ready.",
+                center=g.tenant.name), "success")
+        return redirect(url_for("dashboard.index"))
+    return render_template("auth/confirm.html", form=form, pending=pending)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limit("LIMIT_PASSWORD_RESET", methods=["POST"])
 @public
+@never_park
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
@@ -125,11 +213,13 @@ def forgot_password():
         flash(_("If an account uses that address, a reset link is on its way. "
                 "It works for one hour."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form)
+    return _form_page("auth/forgot.html", form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limit("LIMIT_PASSWORD_RESET", methods=["POST"])
 @public
+@never_park
 def reset_password(token: str):
     user = services.user_for_reset_token(token)
     if user is None:
@@ -138,16 +228,27 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
+        if current_user.is_authenticated:
+            logout_user()
         db.session.commit()
-        flash(_("Your password is changed. Sign in with it."), "success")
+        session.clear()
+        flash(_("Your password is changed and every session is signed out. Sign in with "
+                "the new password."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form)
+    return _form_page("auth/reset.html", form)
+
+
+def _account_page(form: AccountForm, status: int = 200):  # noqa: ANN202
+    rows = sessions.active_sessions(current_user)
+    return render_template(
+        "auth/account.html", form=form, sessions=rows, others=SignOutOthersForm(),
+        is_current=lambda row: sessions.is_current(row, current_user.session_secret)), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def account():
-    """Let the signed-in user set their name, language and time zone."""
+    """Let the signed-in user set their name, language and time zone; list their sessions."""
     form = AccountForm(obj=current_user if request.method == "GET" else None)
     form.timezone.choices = [SelectChoice("", _("The center's time zone"))] + [
         SelectChoice(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())
@@ -158,4 +259,40 @@ def account():
         db.session.commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return _account_page(form, 422 if form.errors else 200)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+@never_park
+def change_password():
+    """Change the password (knowing the current one); every other session ends."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = services.change_password(current_user, current=form.current.data,
+                                             new=form.password.data,
+                                             keep_session=current_user.session_secret)
+        except services.AuthError:
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            db.session.commit()
+            flash(ngettext("Your password is changed. %(num)d other session was signed out.",
+                           "Your password is changed. %(num)d other sessions were signed out.",
+                           ended), "success")
+            return redirect(url_for("auth.account"))
+    return _form_page("auth/password.html", form)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@signed_in
+def end_other_sessions():
+    """Sign out every other browser of this user."""
+    form = SignOutOthersForm()
+    if form.validate_on_submit():
+        ended = sessions.end_other_sessions(current_user, keep=current_user.session_secret,
+                                            reason="others")
+        db.session.commit()
+        flash(ngettext("%(num)d other session was signed out.",
+                       "%(num)d other sessions were signed out.", ended), "success")
+    return redirect(url_for("auth.account"))

@@ -30,9 +30,12 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        park_submitted_input()
-        flash(_("This form had expired, so nothing was saved. What you typed is back in "
-                "the form: check it and send it again."), "warning")
+        if park_submitted_input():
+            flash(_("This form had expired, so nothing was saved. What you typed is back in "
+                    "the form: check it and send it again."), "warning")
+        else:
+            flash(_("This form had expired, so nothing was saved. Fill it in again."),
+                  "warning")
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.path))
         return redirect(request.path)
@@ -44,10 +47,11 @@ def register_errorhandlers(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        if request.method == "POST":
-            park_submitted_input()
+        if request.method == "POST" and park_submitted_input():
             flash(_("Your session had expired. Sign in again: what you typed is kept."),
                   "warning")
+        elif request.method == "POST":
+            flash(_("Your session had expired. Sign in again."), "warning")
         else:
             flash(_("Please sign in to see this page."), "info")
         return redirect(url_for("auth.login", next=request.path))

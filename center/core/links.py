@@ -18,6 +18,8 @@ def external_url(endpoint: str, **values: Any) -> str:
 
     Works inside and outside a request (batch jobs and the CLI have none).
     """
+    # The same defaults url_for applies (the tenant of the current request, if any).
+    current_app.inject_url_defaults(endpoint, values)
     public = urlsplit(current_app.config["PUBLIC_URL"])
     adapter = current_app.url_map.bind(public.netloc, script_name=public.path or "/",
                                        url_scheme=public.scheme or "https")

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+def register_input_guard(app: Flask) -> None:
+    """Answer 400 to a request with a NUL byte in its path, query or form fields.
+
+    No text we store may hold one (PostgreSQL refuses it), and no honest browser sends one.
+    """
+
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        if "\x00" in request.path:
+            abort(400)
+        for data in (request.args, request.form):
+            for key, value in data.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400)
 
 
 def register_security_headers(app: Flask) -> None:

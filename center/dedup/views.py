@@ -13,6 +13,7 @@ from center.core.pagination import paginate
 from center.dedup import bp, services
 from center.dedup.forms import ConfirmForm, ImportProjectsForm, ResolveForm
 from center.dedup.models import FundedProject, MatchStatus, SimilarityMatch
+from center.extensions import limit
 from center.proposals.models import Proposal
 from center.tenants.models import Role, Tenant
 from center.tenants.permissions import has_role, roles
@@ -68,6 +69,7 @@ def match(match_id: int):
 
 
 @bp.route("/<tenant>/overlaps/calls/<int:call_id>/check", methods=["POST"])
+@limit("LIMIT_JOBS")
 @roles(*OFFICERS)
 def check_call(call_id: int):
     call = db.get_or_404(Call, call_id)
@@ -79,6 +81,7 @@ def check_call(call_id: int):
 
 
 @bp.route("/<tenant>/overlaps/proposals/<int:proposal_id>/check", methods=["POST"])
+@limit("LIMIT_JOBS")
 @roles(*OFFICERS)
 def check_proposal(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
@@ -95,6 +98,7 @@ def check_proposal(proposal_id: int):
 
 
 @bp.route("/<tenant>/overlaps/projects", methods=["GET", "POST"])
+@limit("LIMIT_UPLOADS", methods=["POST"])
 @roles(*OFFICERS)
 def projects():
     form = ImportProjectsForm()

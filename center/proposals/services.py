@@ -8,6 +8,7 @@ at, so a save from a stale tab is refused with `StaleEdit` instead of overwritin
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -477,17 +478,57 @@ def invite_collaborator(proposal: Proposal, email: str, *, by: User, tenant: Ten
     return invitation
 
 
+class InvitationRefused(ProposalError):
+    """A co-applicant invitation that this user cannot accept; ``reason`` says why:
+    ``accepted`` (used already), ``expired``, ``closed`` (the proposal is no longer
+    editable) or ``other_address`` (it was sent to another e-mail address)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def find_invitation(token: str) -> Collaborator | None:
+    if not token or len(token) > 64:
+        return None
     return db.session.scalar(select(Collaborator).where(Collaborator.token == token))
 
 
-def accept_invitation(invitation: Collaborator, *, user: User) -> Proposal:
-    """Let ``user`` co-edit the invitation's proposal."""
+def invitation_refusal(invitation: Collaborator, *, user: User) -> str | None:
+    """Return why ``user`` cannot accept the invitation (see `InvitationRefused`), or None.
+
+    An invitation is bound to the address it was sent to (compared case-insensitively),
+    works for COLLABORATOR_INVITATION_DAYS and only while the proposal is editable.
+    """
     if invitation.accepted_at is not None:
-        raise ProposalError("This invitation is not valid any more.")
+        return "accepted"
+    days = current_app.config["COLLABORATOR_INVITATION_DAYS"]
+    if clock.now() - invitation.invited_at > dt.timedelta(days=days):
+        return "expired"
+    if not invitation.proposal.is_editable:
+        return "closed"
+    if invitation.email.strip().lower() != user.email.strip().lower():
+        return "other_address"
+    return None
+
+
+def accept_invitation(invitation: Collaborator, *, user: User) -> Proposal:
+    """Let ``user`` co-edit the invitation's proposal.
+
+    Effects: the invitation is bound to the user and marked accepted, and the acceptance is
+    audited. Raises `InvitationRefused` (nothing changes) when `invitation_refusal` says so;
+    a refusal for another address is audited too.
+    """
+    refusal = invitation_refusal(invitation, user=user)
+    if refusal == "other_address":
+        audit.record("proposal.collaborator_refused", invitation.proposal, actor=user,
+                     invitation=invitation.id, reason=refusal)
+    if refusal is not None:
+        raise InvitationRefused(refusal)
     invitation.user_id = user.id
     invitation.accepted_at = clock.now()
-    audit.record("proposal.collaborator_joined", invitation.proposal, actor=user)
+    audit.record("proposal.collaborator_joined", invitation.proposal, actor=user,
+                 invitation=invitation.id, email=invitation.email)
     db.session.flush()
     return invitation.proposal
 

@@ -10,6 +10,7 @@ from babel import Locale
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,7 +24,7 @@ from center.core.hidden_fields import MAX_COUNTER
 from center.core.links import external_url
 from center.core.pagination import paginate
 from center.core.pdf import render_pdf
-from center.extensions import current_storage
+from center.extensions import current_storage, limit
 from center.proposals import bp, services, workflow
 from center.proposals.forms import (
     SECTION_LABELS,
@@ -183,6 +184,8 @@ def _countries() -> list[SelectChoice]:
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/edit/<section>", methods=["GET", "POST"])
+@limit("LIMIT_UPLOADS", methods=["POST"],
+       when=lambda: request.view_args.get("section") == "attachments")
 @roles(Role.applicant)
 def edit(proposal_id: int, section: str):
     if section not in services.SECTIONS:
@@ -614,6 +617,7 @@ def download(proposal_id: int, attachment_id: int):
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/invite", methods=["POST"])
+@limit("LIMIT_INVITATIONS")
 @roles(Role.applicant)
 def invite(proposal_id: int):
     proposal = get_proposal_or_404(proposal_id, edit=True)
@@ -626,13 +630,27 @@ def invite(proposal_id: int):
         try:
             services.invite_collaborator(
                 proposal, form.email.data, by=current_user, tenant=g.tenant,
-                accept_url_for=lambda token: external_url("proposals.accept", token=token))
+                accept_url_for=lambda token: external_url(
+                    "proposals.accept", tenant=g.tenant.slug, token=token))
         except services.ProposalError as exc:
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
     return redirect(url_for("proposals.edit", proposal_id=proposal.id, section="attachments"))
+
+
+#: What a co-applicant is told when an invitation cannot be accepted (InvitationRefused).
+INVITATION_REFUSALS = {
+    "accepted": _l("This invitation was already accepted. Ask the lead applicant for a new "
+                   "one if you need it."),
+    "expired": _l("This invitation has expired. Ask the lead applicant to invite you again."),
+    "closed": _l("This proposal can no longer be edited, so the invitation cannot be "
+                 "accepted."),
+    "other_address": _l("This invitation was sent to another e-mail address. Sign in with "
+                        "the account of the address it was sent to, or ask the lead "
+                        "applicant to invite your address."),
+}
 
 
 @bp.route("/<tenant>/invitations/<token>", methods=["GET", "POST"])
@@ -643,13 +661,16 @@ def accept(token: str):
     if form.validate_on_submit():
         try:
             proposal = services.accept_invitation(invitation, user=current_user)
-        except services.ProposalError as exc:
-            flash(str(exc), "error")
+        except services.InvitationRefused as refused:
+            db.session.commit()  # the audit row of a refusal
+            flash(str(INVITATION_REFUSALS[refused.reason]), "error")
             return redirect(url_for("proposals.mine"))
         db.session.commit()
         flash(_("You can now edit this proposal."), "success")
         return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    return render_template("proposals/accept.html", form=form, invitation=invitation)
+    refusal = services.invitation_refusal(invitation, user=current_user)
+    return render_template("proposals/accept.html", form=form, invitation=invitation,
+                           refusal=INVITATION_REFUSALS.get(refusal)), 403 if refusal else 200
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/do/<transition>", methods=["POST"])

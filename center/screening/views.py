@@ -32,6 +32,7 @@ from center.core import clock, money
 from center.core.db import db
 from center.core.jobs import enqueue
 from center.core.pagination import paginate
+from center.extensions import limit
 from center.proposals import services as proposals
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
@@ -366,6 +367,7 @@ def _apply_bulk(call: Call):  # noqa: ANN202
 # --- sanctions lists ---------------------------------------------------------------------
 
 @bp.route("/<tenant>/screening/sanctions", methods=["GET", "POST"])
+@limit("LIMIT_UPLOADS", methods=["POST"])
 @roles(*READERS)
 def sanctions():
     """Show the sanctions lists and import a new version from CSV."""
@@ -462,6 +464,7 @@ def settings():
 
 
 @bp.route("/<tenant>/screening/deadlines", methods=["POST"])
+@limit("LIMIT_JOBS")
 @roles(*SCREENERS)
 def run_deadlines():
     """Send due reminders and apply silence-as-consent now, as a background job."""

@@ -426,14 +426,19 @@ def test_a_task_change_updates_the_working_days_of_each_person(draft) -> None:
     assert services.effort_by_member(proposal) == {second.id: 40}
 
 
-def test_a_row_typed_before_the_session_expired_comes_back_in_its_own_form(client, world
+def test_a_row_typed_before_the_session_expired_comes_back_in_its_own_form(app, client, world
                                                                             ) -> None:
     path = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/ip"
-    response = client.post(path, data={
-        "action": "background", "bg-institute_id": str(world.a.institute_ids[0]),
-        "bg-description": "Typed before expiry", "bg-restrictions": "None"})
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
-    client.post("/login", data={"email": world.a.emails["applicant"], "password": PASSWORD})
-    page = client.get(path).get_data(as_text=True)
+    login = {"email": world.a.emails["applicant"], "password": PASSWORD}
+    with clock.frozen_at(clock.now()):
+        client.post("/login", data=login)
+        clock.advance(dt.timedelta(seconds=app.config["SESSION_IDLE_SECONDS"] + 1))
+        response = client.post(path, data={
+            "action": "background", "bg-institute_id": str(world.a.institute_ids[0]),
+            "bg-description": "Typed before expiry", "bg-restrictions": "None"},
+            headers={"Origin": app.config["PUBLIC_URL"]})
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+        client.post("/login", data=login)
+        page = client.get(path).get_data(as_text=True)
     background = page[page.index('id="row-form"'):page.index("Foreground IP and publication")]
     assert "Typed before expiry" in background

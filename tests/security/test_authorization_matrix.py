@@ -39,11 +39,12 @@ ROUTES: dict[str, str] = {
     "static": "public", "core.healthz": "public", "tenants.choose": "public",
     "dashboard.home": "public", "calls.index": "public", "calls.detail": "public",
     "auth.login": "public", "auth.forgot_password": "public", "auth.register": "public",
-    "auth.reset_password": "public",
+    "auth.reset_password": "public", "auth.confirm_registration": "public",
     # An invitation's link is its own credential: bound to the invited address, single use.
     "tenants.join": "public",
     # Own data, lists and settings.
-    "auth.account": "own", "auth.logout": "own", "dashboard.index": "own",
+    "auth.account": "own", "auth.logout": "own", "auth.change_password": "own",
+    "auth.end_other_sessions": "own", "dashboard.index": "own",
     "proposals.mine": "own", "proposals.all": "own", "proposals.start": "own",
     "reviews.mine": "own", "reviews.profile": "own", "reviews.calls": "own",
     "reviews.funding_index": "own", "reviews.delegates": "own",
