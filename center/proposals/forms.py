@@ -158,6 +158,10 @@ class TripForm(RowForm):
                         validators=[InputRequired(), NumberRange(min=Decimal(0),
                                                                  max=Decimal(1_000_000))])
 
+    def validate_cost(self, field: DecimalField) -> None:
+        if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Use at most two decimals."))
+
     def validate(self, extra_validators: Any = None) -> bool:
         """Check each field, then the trip as a whole (past, to itself, back before out)."""
         valid = super().validate(extra_validators)

@@ -445,15 +445,10 @@ def _travel(proposal: Proposal) -> Any:
         **{f: getattr(trip, f) for f in fields}})
     page = {"coverage": travel.travel_coverage(proposal),
             "passport_flags": travel.passport_flags(proposal)}
-    try:
-        cost = money.to_minor(form.cost.data, currency) if form.cost.data is not None else 0
-    except ValueError:
-        form.cost.errors.append(_("Use at most two decimals."))
-        return {"form": form, "item": trip, **page}
 
     def values() -> dict[str, Any]:
         traveller = next(m for m in proposal.team if m.id == form.traveller_id.data)
-        return {"traveller": traveller, "cost": cost,
+        return {"traveller": traveller, "cost": money.to_minor(form.cost.data, currency),
                 **{f: getattr(form, f).data or ("" if f.endswith("city") else None)
                    for f in fields}}
 

@@ -26,6 +26,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from center.auth.models import User
 from center.core import audit
@@ -183,6 +184,7 @@ def save_regime(*, name: str, kind: VisaRegimeKind, countries: dict[str, list[st
         before: set[tuple[str, str]] = set()
     else:
         before = {(c.side, c.code) for c in regime.countries}
+        flag_modified(regime, "name")  # a change of members alone also moves the version
     regime.name, regime.kind = name, kind
     regime.invitation_required = invitation_required
     regime.source, regime.source_date = source.strip(), source_date
