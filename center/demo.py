@@ -7,6 +7,7 @@ empty database and by the browser tests.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from center.core.db import db, tenant_scope
 from center.dedup import services as dedup
 from center.proposals import services as proposals
 from center.proposals import workflow
-from center.proposals.models import Proposal
+from center.proposals.models import Proposal, TeamMember
 from center.reviews import funding
 from center.reviews import services as reviews
 from center.screening import services as screening
@@ -446,9 +447,13 @@ def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: 
     proposals.add_partner(p, lead, lead=True, by=applicant)
     if partner.id != lead.id:
         proposals.add_partner(p, partner, lead=False, by=applicant)
-    pi = proposals.add_team_member(p, by=applicant, name=name, email=email,
-                                   role="principal_investigator", institute_id=lead.id,
-                                   citizenship=lead.country_code)
+    serial = zlib.crc32(title.encode()) % 10_000_000
+    pi = proposals.add_team_member(
+        p, by=applicant, name=name, email=email, role="principal_investigator",
+        institute_id=lead.id, citizenship=lead.country_code, position="Head of laboratory",
+        date_of_birth=dt.date(1972 + serial % 15, 1 + serial % 12, 1 + serial % 28),
+        passport_number=f"N{serial:07d}",
+        passport_expires_on=dt.date(2030 + serial % 4, 1 + serial % 12, 10))
     proposals.add_team_member(p, by=applicant, name="Partner team leader", role="scientist",
                               institute_id=partner.id, citizenship=partner.country_code)
     proposals.add_task(p, by=applicant, efforts={pi.id: 80}, title="Field campaign",
@@ -459,6 +464,7 @@ def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: 
     proposals.add_budget_line(p, by=applicant, category="equipment",
                               description="Field instruments", amount=40_000_00,
                               splits={donors[0].id: 40_000_00})
+    _plan_trips(p, applicant, pi, lead, partner, donors[0])
     proposals.update_sections(p, "ip", by=applicant, expected_revision=None,
                               foreground_ip="joint", foreground_ip_terms="",
                               publication_policy="Open access after 6 months.")
@@ -469,6 +475,28 @@ def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: 
         workflow.fire(p, "submit", by=applicant, roles=frozenset({Role.applicant}),
                       declaration=str(proposals.DECLARATION))
     return p
+
+
+def _plan_trips(p: Proposal, applicant: User, pi: TeamMember, lead: Institute,
+                partner: Institute,
+                donor: Donor) -> None:
+    """A visit to the partner (visa-free or not, as the rules say) and a donor workshop in
+    Tokyo (a visa and a letter for the partner countries), with a travel line covering both."""
+    depart = clock.now().date() + dt.timedelta(days=150)
+    if (partner.country_code, partner.city) != (lead.country_code, lead.city):
+        proposals.add_trip(p, by=applicant, traveller=pi, origin_country=lead.country_code,
+                           origin_city=lead.city, destination_country=partner.country_code,
+                           destination_city=partner.city, depart_on=depart,
+                           return_on=depart + dt.timedelta(days=10),
+                           purpose="Joint field campaign with the partner team", cost=1_400_00)
+    proposals.add_trip(p, by=applicant, traveller=pi, origin_country=lead.country_code,
+                       origin_city=lead.city, destination_country="JP", destination_city="Tokyo",
+                       depart_on=depart + dt.timedelta(days=60),
+                       return_on=depart + dt.timedelta(days=65),
+                       purpose="Donors' mid-term workshop", cost=2_600_00)
+    proposals.add_budget_line(p, by=applicant, category="travel",
+                              description="Field visits and the donors' workshop",
+                              amount=4_000_00, splits={donor.id: 4_000_00})
 
 
 def _demo_pdf(title: str) -> bytes:

@@ -223,7 +223,9 @@ def proposal_facts(proposal: Proposal, tenant: Tenant) -> dict[str, Any]:
                    "destination": _country(t.destination_country),
                    "destination_city": t.destination_city, "depart": t.depart_on.isoformat(),
                    "return": t.return_on.isoformat(), "purpose": t.purpose,
-                   "visa": t.visa_needed, "invitation": t.invitation_needed}
+                   "visa": t.visa_needed, "invitation": t.invitation_needed,
+                   # for the invitation letter only; the agreement does not print it
+                   "consular": _consular(t.traveller)}
                   for t in proposal.trips],
         "ip": {"foreground": proposal.foreground_ip or "",
                "terms": proposal.foreground_ip_terms,
@@ -327,6 +329,15 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
     }
 
 
+def _consular(member: Any) -> dict[str, Any]:
+    """What the consulate needs of a traveller, as plain data for the letter."""
+    return {"position": member.position,
+            "date_of_birth": member.date_of_birth.isoformat() if member.date_of_birth else "",
+            "passport_number": member.passport_number,
+            "passport_expires_on": (member.passport_expires_on.isoformat()
+                                    if member.passport_expires_on else "")}
+
+
 def letter_contexts(context: dict[str, Any]) -> list[dict[str, Any]]:
     """One invitation letter context per trip that needs one, in travel-plan order."""
     letters = []
@@ -344,7 +355,8 @@ def letter_contexts(context: dict[str, Any]) -> list[dict[str, Any]]:
             "traveller": {"name": trip["traveller"], "citizenship": trip["citizenship"],
                           "birth_year": trip["birth_year"], "role": trip["role"],
                           "institute": trip["institute"],
-                          "institute_country": trip["institute_country"]},
+                          "institute_country": trip["institute_country"],
+                          **trip.get("consular", {})},
             "trip": {**trip, "days": days},
             "per_diem": context["travel_terms"]["per_diem"],
             "insurance_cover": context["travel_terms"]["insurance_cover"],

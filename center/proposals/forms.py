@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +26,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 
 from center.calls.models import ATTACHMENT_KINDS
+from center.core import clock
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
 from center.proposals.models import (
@@ -36,6 +39,7 @@ from center.proposals.models import (
     FOREGROUND_IP_LABELS,
     BudgetCategory,
 )
+from center.proposals.travel import trip_errors
 
 #: The editor's sections, in order, with their names.
 SECTION_LABELS = {
@@ -122,6 +126,20 @@ class TeamMemberForm(RowForm):
     role = SelectField(_l("Role"), choices=TEAM_ROLES)
     institute_id = SelectField(_l("Institute"), coerce=int)
     citizenship = SelectField(_l("Citizenship"))
+    # What a consulate needs for an invitation letter; seen only by this proposal's
+    # applicants, officers and administrators.
+    position = StringField(_l("Position or title"), description=_l("As the letter names it."),
+                           validators=[Optional(), Length(max=120)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    passport_number = StringField(
+        _l("Passport number"), validators=[Optional(), Length(min=3, max=40), Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+            message=_l("Latin letters and digits, as printed in the passport."))])
+    passport_expires_on = DateField(_l("Passport valid until"), validators=[Optional()])
+
+    def validate_date_of_birth(self, field: DateField) -> None:
+        if field.data and not (dt.date(1900, 1, 1) <= field.data <= clock.now().date()):
+            raise ValidationError(_l("Give a date of birth in the past."))
 
 
 class TaskForm(RowForm):
@@ -155,10 +173,30 @@ class TripForm(RowForm):
     depart_on = DateField(_l("Departure"), validators=[DataRequired()])
     return_on = DateField(_l("Return"), validators=[DataRequired()])
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
+    #: The estimated cost in the center's currency; the view converts it to minor units.
+    #: (The one place to swap for the shared MoneyField.)
+    cost = DecimalField(_l("Estimated cost"), places=2,
+                        description=_l("Tickets, per-diem and insurance for this trip."),
+                        validators=[InputRequired(), NumberRange(min=Decimal(0),
+                                                                 max=Decimal(1_000_000))])
 
-    def validate_return_on(self, field: DateField) -> None:
-        if self.depart_on.data and field.data and field.data < self.depart_on.data:
-            raise ValidationError(_l("The return cannot be before the departure."))
+    def validate_cost(self, field: DecimalField) -> None:
+        if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Use at most two decimals."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Check each field, then the trip as a whole (past, to itself, back before out)."""
+        valid = super().validate(extra_validators)
+        errors = trip_errors(
+            origin_country=self.origin_country.data or "",
+            origin_city=self.origin_city.data or "",
+            destination_country=self.destination_country.data or "",
+            destination_city=self.destination_city.data or "",
+            depart_on=self.depart_on.data, return_on=self.return_on.data,
+            today=clock.now().date())
+        for name, message in errors.items():
+            getattr(self, name).errors.append(message)
+        return valid and not errors
 
 
 class BackgroundIPForm(RowForm):

@@ -236,6 +236,13 @@ class TeamMember(TenantScoped, db.Model):
     institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
     citizenship: Mapped[str] = mapped_column(String(2))
     birth_year: Mapped[int | None] = mapped_column()
+    # What a consulate asks for an invitation letter. Shown only to the proposal's
+    # applicants, officers and administrators (`permissions.can_see_consular_data`); never
+    # in reviewers' or officials' copies, blind review, the version snapshot or exports.
+    position: Mapped[str] = mapped_column(String(120), default="")
+    date_of_birth: Mapped[dt.date | None] = mapped_column()
+    passport_number: Mapped[str] = mapped_column(String(40), default="")
+    passport_expires_on: Mapped[dt.date | None] = mapped_column()
 
     proposal: Mapped[Proposal] = relationship(back_populates="team")
     institute: Mapped[Institute] = relationship()
@@ -336,13 +343,17 @@ class Trip(TenantScoped, db.Model):
     depart_on: Mapped[dt.date] = mapped_column()
     return_on: Mapped[dt.date] = mapped_column()
     purpose: Mapped[str] = mapped_column(Text)
+    #: Derived from the tenant's visa rules (`center.tenants.visas`), never typed.
     visa_needed: Mapped[bool] = mapped_column(default=True)
     invitation_needed: Mapped[bool] = mapped_column(default=True)
+    #: Estimated cost in minor units of the tenant's currency; the travel budget covers it.
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)
 
     proposal: Mapped[Proposal] = relationship(back_populates="trips")
     traveller: Mapped[TeamMember] = relationship()
 
-    __table_args__ = (CheckConstraint("return_on >= depart_on", name="dates_in_order"),)
+    __table_args__ = (CheckConstraint("return_on >= depart_on", name="dates_in_order"),
+                      CheckConstraint("cost >= 0", name="cost_not_negative"))
 
 
 class BackgroundIP(TenantScoped, db.Model):

@@ -27,3 +27,12 @@ def can_edit(user: User, proposal: Proposal) -> bool:
 def can_invite(user: User, proposal: Proposal) -> bool:
     """Only the lead applicant invites co-applicants."""
     return proposal.is_editable and proposal.owner_id == user.id
+
+
+def can_see_consular_data(user: User, proposal: Proposal, roles: frozenset[Role]) -> bool:
+    """Passport, date of birth and position: the proposal's applicants, officers, admins.
+
+    Never reviewers (donors), concurrence officials or blind review: their pages are built
+    from copies that leave these fields out.
+    """
+    return can_view(user, proposal, roles)

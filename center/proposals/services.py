@@ -28,11 +28,12 @@ from center.calls.models import Call
 from center.core import audit, clock
 from center.core.db import db
 from center.core.filetypes import PDF, sniff
+from center.core.money import format_money
 from center.core.notifications import send_email
 from center.core.pdf_safety import UnsafePdf, neutralise_pdf
 from center.core.storage import delete_after_commit, discard_on_rollback
 from center.extensions import current_storage
-from center.proposals import workflow
+from center.proposals import travel, workflow
 from center.proposals.models import (
     Attachment,
     BackgroundIP,
@@ -48,7 +49,7 @@ from center.proposals.models import (
     TeamMember,
     Trip,
 )
-from center.tenants.models import Institute, Tenant, VisaRule
+from center.tenants.models import Institute, Tenant
 
 #: What the applicant declares by submitting; stored with each submitted version.
 DECLARATION = _l(
@@ -211,25 +212,27 @@ def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
     return line
 
 
-def visa_needs(citizenship: str, destination: str) -> tuple[bool, bool]:
-    """Return (visa needed, invitation letter needed) from the tenant's visa table."""
-    if citizenship == destination:
-        return False, False
-    rule = db.session.scalar(select(VisaRule).where(VisaRule.citizenship == citizenship,
-                                                    VisaRule.destination == destination))
-    if rule is None:  # unknown pair: plan for the paperwork
-        return True, True
-    return rule.visa_required, rule.invitation_required
+def _check_trip(fields: dict[str, Any]) -> None:
+    """Refuse an impossible trip (the form says it next to the field; this is the guard)."""
+    errors = travel.trip_errors(
+        origin_country=fields["origin_country"], origin_city=fields.get("origin_city", ""),
+        destination_country=fields["destination_country"],
+        destination_city=fields.get("destination_city", ""), depart_on=fields["depart_on"],
+        return_on=fields["return_on"], today=clock.now().date())
+    if errors:
+        raise ProposalError(" ".join(errors.values()))
 
 
 def add_trip(proposal: Proposal, *, by: User, traveller: TeamMember, **fields: Any) -> Trip:
+    """Add a trip; its visa and letter needs come from the tenant's visa rules."""
     _touch(proposal, "travel", by, None)
-    visa, invitation = visa_needs(traveller.citizenship, fields["destination_country"])
+    _check_trip(fields)
+    visa, invitation = travel.trip_needs(traveller, fields["destination_country"])
     trip = Trip(traveller_id=traveller.id, visa_needed=visa, invitation_needed=invitation,
                 **fields)
     proposal.trips.append(trip)
     audit.record("proposal.trip_added", proposal, actor=by,
-                 destination=fields["destination_country"])
+                 destination=fields["destination_country"], cost=fields.get("cost", 0))
     db.session.flush()
     return trip
 
@@ -275,8 +278,8 @@ def update_team_member(proposal: Proposal, member: TeamMember, *, by: User,
     if "citizenship" in changed:
         for trip in proposal.trips:
             if trip.traveller_id == member.id:
-                trip.visa_needed, trip.invitation_needed = visa_needs(
-                    member.citizenship, trip.destination_country)
+                trip.visa_needed, trip.invitation_needed = travel.trip_needs(
+                    member, trip.destination_country)
     audit.record("proposal.team_member_changed", proposal, actor=by, item_id=member.id,
                  fields=changed)
     db.session.flush()
@@ -302,10 +305,11 @@ def update_budget_line(proposal: Proposal, line: BudgetLine, *, by: User,
 def update_trip(proposal: Proposal, trip: Trip, *, by: User, expected_revision: int | None,
                 traveller: TeamMember, **fields: Any) -> list[str]:
     """Correct a trip; its visa and invitation needs follow the traveller and destination."""
+    _check_trip(fields)
     changed = _change(proposal, "travel", trip, by=by, expected_revision=expected_revision,
                       fields={"traveller_id": traveller.id, **fields})
-    trip.visa_needed, trip.invitation_needed = visa_needs(traveller.citizenship,
-                                                          trip.destination_country)
+    trip.visa_needed, trip.invitation_needed = travel.trip_needs(traveller,
+                                                                 trip.destination_country)
     audit.record("proposal.trip_changed", proposal, actor=by, item_id=trip.id, fields=changed)
     db.session.flush()
     return changed
@@ -593,6 +597,14 @@ def checklist(proposal: Proposal) -> list[Problem]:
              "workplan", f"Task “{t.title}” ends after the project.")
 
     problems += budget_problems(proposal)
+    coverage = travel.travel_coverage(proposal)
+    if not coverage.covered:
+        currency = db.session.get(Tenant, proposal.tenant_id).currency
+        problems.append(Problem("travel", (
+            f"The trips are estimated at {format_money(coverage.trips, currency)} but the "
+            f"travel budget lines hold {format_money(coverage.budget, currency)}: add "
+            f"{format_money(coverage.shortfall, currency)} to the travel budget or plan "
+            "cheaper trips.")))
 
     need(proposal.foreground_ip is not None, "ip", "Say how foreground IP is allocated.")
     need(bool(proposal.publication_policy.strip()), "ip", "State the publication policy.")

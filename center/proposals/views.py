@@ -25,7 +25,7 @@ from center.core.links import external_url
 from center.core.pagination import paginate
 from center.core.pdf import render_pdf
 from center.extensions import current_storage, limit
-from center.proposals import bp, services, workflow
+from center.proposals import bp, services, travel, workflow
 from center.proposals.forms import (
     SECTION_LABELS,
     AttachmentForm,
@@ -56,7 +56,7 @@ from center.proposals.models import (
     Trip,
     status_label,
 )
-from center.proposals.permissions import can_edit, can_invite, can_view
+from center.proposals.permissions import can_edit, can_invite, can_see_consular_data, can_view
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role, country_name
 from center.tenants.permissions import current_roles, roles
@@ -126,6 +126,8 @@ def show(proposal_id: int):
         transitions=[t for t in workflow.allowed(proposal, current_roles()) if t.manual],
         can_edit=can_edit(
             current_user, proposal), currency=g.tenant.currency, money=money.format_money,
+        consular=can_see_consular_data(current_user, proposal, current_roles()),
+        passport_flags=travel.passport_flags(proposal),
     )
 
 
@@ -393,12 +395,14 @@ def _team(proposal: Proposal) -> Any:
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
     form.citizenship.choices = _countries()
     member = _row(proposal, "team", form)
-    fields = ("name", "email", "role", "institute_id", "citizenship")
+    fields = ("name", "email", "role", "institute_id", "citizenship", "position",
+              "date_of_birth", "passport_number", "passport_expires_on")
+    texts = {"email", "position", "passport_number"}
     _open_row(proposal, "team", form, member,
               {} if member is None else {f: getattr(member, f) for f in fields})
 
     def values() -> dict[str, Any]:
-        return {f: getattr(form, f).data or ("" if f == "email" else None) for f in fields}
+        return {f: (getattr(form, f).data or ("" if f in texts else None)) for f in fields}
 
     return _add_section(
         proposal, "team", form,
@@ -485,6 +489,7 @@ def _budget(proposal: Proposal) -> Any:
 
 
 def _travel(proposal: Proposal) -> Any:
+    currency = g.tenant.currency
     form = TripForm()
     form.traveller_id.choices = [SelectChoice(m.id, m.name) for m in proposal.team]
     form.origin_country.choices = form.destination_country.choices = _countries()
@@ -492,19 +497,23 @@ def _travel(proposal: Proposal) -> Any:
     fields = ("origin_country", "origin_city", "destination_country", "destination_city",
               "depart_on", "return_on", "purpose")
     _open_row(proposal, "travel", form, trip, {} if trip is None else {
-        "traveller_id": trip.traveller_id, **{f: getattr(trip, f) for f in fields}})
+        "traveller_id": trip.traveller_id, "cost": money.to_decimal(trip.cost, currency),
+        **{f: getattr(trip, f) for f in fields}})
+    page = {"coverage": travel.travel_coverage(proposal),
+            "passport_flags": travel.passport_flags(proposal)}
 
     def values() -> dict[str, Any]:
         traveller = next(m for m in proposal.team if m.id == form.traveller_id.data)
-        return {"traveller": traveller,
+        return {"traveller": traveller, "cost": money.to_minor(form.cost.data, currency),
                 **{f: getattr(form, f).data or ("" if f.endswith("city") else None)
                    for f in fields}}
 
-    return _add_section(
+    result = _add_section(
         proposal, "travel", form,
         lambda: services.add_trip(proposal, by=current_user, **values()),
         trip, lambda revision: services.update_trip(
             proposal, trip, by=current_user, expected_revision=revision, **values()))
+    return {**result, **page} if isinstance(result, dict) else result
 
 
 def _attachments(proposal: Proposal, *, replacing: int | None = None,

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from babel import Locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from center.auth.forms import PASSWORD_RULES
 from center.core.forms import Form
@@ -25,6 +38,7 @@ from center.tenants.models import (
     DonorKind,
     Institute,
     InstituteKind,
+    VisaRegimeKind,
 )
 
 
@@ -125,12 +139,71 @@ class DonorForm(Form):
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
 
 
-class VisaRuleForm(Form):
-    citizenship = StringField(_l("Citizens of (ISO code)"),
-                              validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$",
-                                                                 message=_l("Two letters."))])
-    destination = StringField(_l("Travelling to (ISO code)"),
-                              validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$",
-                                                                 message=_l("Two letters."))])
+def _territories() -> dict[str, str]:
+    return {code: name for code, name in Locale("en").territories.items()
+            if len(code) == 2 and code.isalpha()}
+
+
+def country_choices() -> list[SelectChoice]:
+    """ISO 3166 countries by English name, for selects."""
+    return sorted((SelectChoice(code, name) for code, name in _territories().items()),
+                  key=lambda c: c.label)
+
+
+def split_codes(text: str | None) -> list[str]:
+    """Return the upper-cased codes of a list typed with spaces, commas or new lines."""
+    return [c.upper() for c in re.split(r"[\s,;]+", text or "") if c]
+
+
+def iso_codes(form: Form, field: TextAreaField) -> None:
+    """Refuse anything in a list of codes that is not an ISO 3166 alpha-2 country code."""
+    known = _territories()
+    unknown = [c for c in split_codes(field.data) if c not in known]
+    if unknown:
+        raise ValidationError(ngettext(
+            "%(codes)s is not an ISO 3166 country code.",
+            "%(codes)s are not ISO 3166 country codes.", len(unknown),
+            codes=", ".join(unknown[:10])))
+
+
+class _SourcedRuleForm(Form):
+    """Every rule says where it comes from and of when."""
+
+    source = StringField(
+        _l("Source"), description=_l("The treaty, regulation or ministry page title."),
+        validators=[DataRequired(), Length(max=500)])
+    source_date = DateField(_l("Date of the source"), validators=[DataRequired()])
+
+
+class VisaRuleForm(_SourcedRuleForm):
+    """A pair rule: citizens of one country travelling to another."""
+
+    rule_id = HiddenField()
+    citizenship = SelectField(_l("Citizens of"))
+    destination = SelectField(_l("Travelling to"))
     visa_required = BooleanField(_l("A visa is required"))
     invitation_required = BooleanField(_l("An invitation letter is required"))
+
+    def validate_destination(self, field: SelectField) -> None:
+        if field.data and field.data == self.citizenship.data:
+            raise ValidationError(_l("A trip within one country needs no visa rule."))
+
+
+class VisaRegimeForm(_SourcedRuleForm):
+    """A bloc (visa-free among members) or a waiver (nationalities → destinations)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, k.label)
+                                            for k in VisaRegimeKind])
+    member = TextAreaField(
+        _l("Members (blocs)"), description=_l("ISO codes separated by spaces, e.g. AM KZ KG."),
+        validators=[Optional(), iso_codes])
+    destination = TextAreaField(
+        _l("Destinations (waivers)"), description=_l("The countries that waive the visa."),
+        validators=[Optional(), iso_codes])
+    nationality = TextAreaField(
+        _l("Nationalities (waivers)"), description=_l("Whose citizens enter without a visa."),
+        validators=[Optional(), iso_codes])
+    invitation_required = BooleanField(_l("Trips under this regime still need an invitation "
+                                          "letter"))
+    version = HiddenField()

@@ -210,11 +210,84 @@ class Donor(TenantScoped, db.Model):
     __table_args__ = (UniqueConstraint("tenant_id", "short_name"),)
 
 
+class VisaRegimeKind(enum.StrEnum):
+    #: Citizens of every member travel to every other member without a visa.
+    bloc = "bloc"
+    #: The destinations let the listed nationalities in without a visa (one-sided).
+    waiver = "waiver"
+
+    @property
+    def label(self) -> str:
+        return str(VISA_REGIME_KIND_LABELS[self])
+
+
+VISA_REGIME_KIND_LABELS = {
+    VisaRegimeKind.bloc: _l("Bloc: visa-free among its members"),
+    VisaRegimeKind.waiver: _l("Waiver: listed nationalities enter the destinations visa-free"),
+}
+
+
+class VisaRegime(TenantScoped, Versioned, db.Model):
+    """A visa-free regime: a bloc (EAEU, Schengen ...) or a waiver (Korea's visa-free entry).
+
+    A regime never requires a visa; a pair rule (`VisaRule`) overrides it for one pair.
+    The precedence lives in `center.tenants.visas.visa_needs`.
+    """
+
+    __tablename__ = "visa_regimes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[VisaRegimeKind] = mapped_column(String(10), default=VisaRegimeKind.bloc)
+    #: Whether a trip under this regime still needs an invitation letter (rarely).
+    invitation_required: Mapped[bool] = mapped_column(default=False)
+    #: The citation: treaty or ministry page title (never a link to fetch).
+    source: Mapped[str] = mapped_column(String(500), default="")
+    source_date: Mapped[dt.date | None] = mapped_column()
+
+    countries: Mapped[list[VisaRegimeCountry]] = relationship(
+        back_populates="regime", cascade="all, delete-orphan", order_by="VisaRegimeCountry.code")
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      CheckConstraint("kind IN ('bloc', 'waiver')", name="known_regime_kind"))
+
+    def codes(self, side: str) -> list[str]:
+        return [c.code for c in self.countries if c.side == side]
+
+    def covers(self, citizenship: str, destination: str) -> bool:
+        """Whether a citizen of ``citizenship`` travels to ``destination`` under this regime."""
+        if self.kind == VisaRegimeKind.bloc:
+            members = set(self.codes("member"))
+            return citizenship in members and destination in members
+        return (citizenship in self.codes("nationality")
+                and destination in self.codes("destination"))
+
+
+class VisaRegimeCountry(TenantScoped, db.Model):
+    """A country of a regime: a bloc's member, or a waiver's destination or nationality."""
+
+    __tablename__ = "visa_regime_countries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regime_id: Mapped[int] = mapped_column(ForeignKey("visa_regimes.id", ondelete="CASCADE"),
+                                           index=True)
+    code: Mapped[str] = mapped_column(String(2))
+    side: Mapped[str] = mapped_column(String(12), default="member")
+
+    regime: Mapped[VisaRegime] = relationship(back_populates="countries")
+
+    __table_args__ = (
+        UniqueConstraint("regime_id", "side", "code"),
+        CheckConstraint("side IN ('member', 'destination', 'nationality')",
+                        name="known_regime_side"),
+    )
+
+
 class VisaRule(TenantScoped, db.Model):
     """Whether a citizen of one country needs a visa / invitation letter to travel to another.
 
-    Edited by the tenant administrator; absent pairs mean "visa and invitation needed",
-    the cautious default for planning.
+    A pair rule overrides any regime; a pair no rule or regime covers means "visa and
+    invitation needed", the cautious default for planning.
     """
 
     __tablename__ = "visa_rules"
@@ -224,8 +297,11 @@ class VisaRule(TenantScoped, db.Model):
     destination: Mapped[str] = mapped_column(String(2))
     visa_required: Mapped[bool] = mapped_column(default=True)
     invitation_required: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    source_date: Mapped[dt.date | None] = mapped_column()
 
-    __table_args__ = (UniqueConstraint("tenant_id", "citizenship", "destination"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "citizenship", "destination"),
+                      CheckConstraint("citizenship <> destination", name="two_countries"))
 
 
 #: Roles an administrator may invite someone to; applicants register on their own. The key

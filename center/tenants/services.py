@@ -20,6 +20,7 @@ from center.core.db import db, tenant_scope
 from center.core.links import external_url
 from center.core.notifications import send_email
 from center.reviews.models import DonorDelegate
+from center.tenants import visas
 from center.tenants.models import (
     INVITABLE_ROLES,
     Country,
@@ -43,8 +44,9 @@ class SlugTaken(Exception):
 
 
 def create_tenant(*, slug: str, name: str, short_name: str, currency: str, by: User | None,
-                  partner_countries: list[str] = (), **fields: Any) -> Tenant:
-    """Create a tenant with its partner countries and audit it."""
+                  partner_countries: list[str] = (), visa_rules: bool = True,
+                  **fields: Any) -> Tenant:
+    """Create a tenant with its partner countries and the portal's visa rules; audit it."""
     if slug in RESERVED_SLUGS or db.session.scalar(
             select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise SlugTaken(slug)
@@ -56,6 +58,8 @@ def create_tenant(*, slug: str, name: str, short_name: str, currency: str, by: U
         for code in partner_countries:
             db.session.add(Country(code=code.upper(), is_partner=True))
         audit.record("tenant.created", tenant, actor=by, tenant_id=tenant.id, slug=slug)
+        if visa_rules:
+            visas.load_shipped_rules(by=by)
         db.session.flush()
     return tenant
 
@@ -135,26 +139,9 @@ def donors() -> list[Donor]:
 
 def set_visa_rule(citizenship: str, destination: str, *, visa_required: bool,
                   invitation_required: bool, by: User) -> VisaRule:
-    """Add or change the rule for citizens of one country travelling to another."""
-    citizenship, destination = citizenship.upper(), destination.upper()
-    if citizenship == destination:
-        raise ValueError("Travel within one's own country needs no visa rule.")
-    rule = db.session.scalar(select(VisaRule).where(VisaRule.citizenship == citizenship,
-                                                    VisaRule.destination == destination))
-    if rule is None:
-        rule = VisaRule(citizenship=citizenship, destination=destination)
-        db.session.add(rule)
-    rule.visa_required = visa_required
-    rule.invitation_required = invitation_required
-    audit.record("visa_rule.set", rule, actor=by, citizenship=citizenship,
-                 destination=destination, visa=visa_required, invitation=invitation_required)
-    return rule
-
-
-def delete_visa_rule(rule: VisaRule, *, by: User) -> None:
-    audit.record("visa_rule.deleted", rule, actor=by, citizenship=rule.citizenship,
-                 destination=rule.destination)
-    db.session.delete(rule)
+    """Add or change the pair rule for citizens of one country travelling to another."""
+    return visas.save_pair_rule(citizenship, destination, visa_required=visa_required,
+                                invitation_required=invitation_required, by=by)
 
 
 # --- people: invitations, acceptance, revocation -----------------------------------------

@@ -4,7 +4,7 @@ members, invitations to a role, their acceptance, revocation."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from center.auth import services as accounts
 from center.core.db import all_tenants, db
 from center.core.pagination import paginate
-from center.tenants import bp, services
+from center.tenants import bp, services, visas
 from center.tenants.forms import (
     ConfirmForm,
     DonorForm,
@@ -22,7 +22,10 @@ from center.tenants.forms import (
     InviteForm,
     JoinForm,
     TenantForm,
+    VisaRegimeForm,
     VisaRuleForm,
+    country_choices,
+    split_codes,
 )
 from center.tenants.models import (
     INVITABLE_ROLES,
@@ -32,6 +35,8 @@ from center.tenants.models import (
     Membership,
     Role,
     Tenant,
+    VisaRegime,
+    VisaRegimeKind,
     VisaRule,
 )
 from center.tenants.permissions import platform_admin, public, roles
@@ -290,30 +295,109 @@ def donors():
 @bp.route("/<tenant>/admin/visa-rules", methods=["GET", "POST"])
 @roles(Role.admin)
 def visa_rules():
-    """Edit the table that tells whether a trip needs a visa and an invitation letter."""
+    """List the regimes and pair rules; add or change a pair rule; check a pair."""
     form = VisaRuleForm()
+    form.citizenship.choices = form.destination.choices = country_choices()
+    rule = None
+    raw = form.rule_id.data if request.method == "POST" else request.args.get("rule")
+    if raw:
+        rule = db.get_or_404(VisaRule, int(raw) if str(raw).isdigit() else 0)
+        if request.method == "GET":
+            form.process(obj=rule)
+            form.rule_id.data = str(rule.id)
     if form.validate_on_submit():
         try:
-            services.set_visa_rule(form.citizenship.data, form.destination.data,
-                                   visa_required=form.visa_required.data,
-                                   invitation_required=form.invitation_required.data,
-                                   by=current_user)
-        except ValueError as exc:
-            form.destination.errors.append(str(exc))
+            visas.save_pair_rule(form.citizenship.data, form.destination.data,
+                                 visa_required=form.visa_required.data,
+                                 invitation_required=form.invitation_required.data,
+                                 source=form.source.data, source_date=form.source_date.data,
+                                 rule=rule, by=current_user)
+        except visas.VisaRuleError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()
-            flash(_("Visa rule saved."), "success")
+            flash(_("Visa rule saved; the travel plans follow it."), "success")
             return redirect(url_for("tenants.visa_rules"))
-    rules = paginate(select(VisaRule).order_by(VisaRule.citizenship, VisaRule.destination),
-                     per_page=50)
-    return render_template("tenants/visa_rules.html", form=form, page=rules)
+    check = None
+    origin, destination = request.args.get("from", ""), request.args.get("to", "")
+    if origin and destination:
+        check = visas.visa_needs(origin, destination)
+    return render_template("tenants/visa_rules.html", form=form, rule=rule,
+                           regimes=visas.regimes(), pairs=visas.pair_rules(), check=check,
+                           check_from=origin.upper(), check_to=destination.upper(),
+                           countries=dict((c.value, c.label) for c in country_choices()))
 
 
 @bp.route("/<tenant>/admin/visa-rules/<int:rule_id>/delete", methods=["POST"])
 @roles(Role.admin)
 def delete_visa_rule(rule_id: int):
     rule = db.get_or_404(VisaRule, rule_id)
-    services.delete_visa_rule(rule, by=current_user)
+    visas.delete_pair_rule(rule, by=current_user)
     db.session.commit()
-    flash(_("Visa rule removed; trips between these countries now plan for a visa."), "info")
+    flash(_("Pair rule removed; trips between these countries follow the regimes, or plan "
+            "for a visa."), "info")
+    return redirect(url_for("tenants.visa_rules"))
+
+
+@bp.route("/<tenant>/admin/visa-rules/regimes/new", methods=["GET", "POST"])
+@roles(Role.admin)
+def new_visa_regime():
+    """Add a bloc or a waiver."""
+    return _regime_form(None)
+
+
+@bp.route("/<tenant>/admin/visa-rules/regimes/<int:regime_id>", methods=["GET", "POST"])
+@roles(Role.admin)
+def visa_regime(regime_id: int):
+    """Change a bloc or waiver and its member countries."""
+    return _regime_form(db.get_or_404(VisaRegime, regime_id))
+
+
+def _regime_form(regime: VisaRegime | None):  # noqa: ANN202
+    form = VisaRegimeForm()
+    if request.method == "GET" and regime is not None:
+        form.process(obj=regime)
+        for side in ("member", "destination", "nationality"):
+            getattr(form, side).data = " ".join(regime.codes(side))
+        form.version.data = str(regime.version)
+    if form.validate_on_submit():
+        kind = VisaRegimeKind(form.kind.data)
+        try:
+            visas.save_regime(
+                name=form.name.data, kind=kind,
+                countries={side: split_codes(getattr(form, side).data)
+                           for side in visas.SIDES[kind]},
+                invitation_required=form.invitation_required.data, source=form.source.data,
+                source_date=form.source_date.data, regime=regime,
+                expected_version=int(form.version.data) if form.version.data else None,
+                by=current_user)
+        except visas.VisaRuleError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Regime saved; the travel plans follow it."), "success")
+            return redirect(url_for("tenants.visa_rules"))
+    return render_template("tenants/visa_regime.html", form=form, regime=regime)
+
+
+@bp.route("/<tenant>/admin/visa-rules/regimes/<int:regime_id>/delete", methods=["POST"])
+@roles(Role.admin)
+def delete_visa_regime(regime_id: int):
+    regime = db.get_or_404(VisaRegime, regime_id)
+    visas.delete_regime(regime, by=current_user)
+    db.session.commit()
+    flash(_("Regime removed; trips it covered now follow the other rules."), "info")
+    return redirect(url_for("tenants.visa_rules"))
+
+
+@bp.route("/<tenant>/admin/visa-rules/load", methods=["POST"])
+@roles(Role.admin)
+def load_visa_rules():
+    """Add the portal's shipped rules the center does not have (its own edits are kept)."""
+    added = visas.load_shipped_rules(by=current_user)
+    db.session.commit()
+    flash(ngettext("%(num)d shipped rule added.", "%(num)d shipped rules added.", added)
+          if added else _("The center already has every shipped rule."), "info")
     return redirect(url_for("tenants.visa_rules"))

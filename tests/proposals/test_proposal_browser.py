@@ -84,7 +84,10 @@ def test_an_applicant_fills_a_whole_proposal_and_submits_it(app, page, world: Wo
     page.get_by_label("Departure").fill("2027-05-10")
     page.get_by_label("Return").fill("2027-05-20")
     page.get_by_label("Purpose").fill("Training in long-read sequencing")
+    page.get_by_label("Estimated cost").fill("1850.50")
     page.get_by_role("button", name="Add the trip").click()
+    # The trip costs more than the (empty) travel budget: the editor says so.
+    assert "short by €1,850.50" in page.locator("#coverage").inner_text()
     trip_row = page.locator("table tbody tr").first
     assert "needed" in trip_row.inner_text() and "not needed" not in trip_row.inner_text()
     # A row is corrected in place: it opens in the form with its values.
@@ -97,6 +100,15 @@ def test_an_applicant_fills_a_whole_proposal_and_submits_it(app, page, world: Wo
     assert page.get_by_text("Changes saved.").is_visible()
     assert "Osaka" in page.locator("table tbody tr").first.inner_text()
     assert page.locator("table tbody tr").count() == 1
+
+    page.get_by_role("link", name="5. Budget").click()
+    page.get_by_label("Description").fill("Travel to the training")
+    page.get_by_label("Category").select_option("travel")
+    page.get_by_label("Amount").fill("1850.50")
+    page.get_by_label("Share asked of Donor One of alpha (EUR)").fill("1850.50")
+    page.get_by_role("button", name="Add the line").click()
+    page.get_by_role("link", name="6. Travel").click()
+    assert "covers the trips" in page.locator("#coverage").inner_text()
 
     page.get_by_role("link", name="7. IP plan").click()
     page.get_by_label("Foreground IP belongs to").select_option("joint")
@@ -128,3 +140,4 @@ def test_an_applicant_fills_a_whole_proposal_and_submits_it(app, page, world: Wo
         assert sorted(proposal.countries) == ["AM", "KZ"]
         assert {s.amount for s in proposal.budget_lines[0].splits} == {60_000_00, 30_000_00}
         assert proposal.trips[0].visa_needed and proposal.attachments[0].sha256
+        assert proposal.trips[0].cost == 1_850_50

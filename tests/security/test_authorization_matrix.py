@@ -54,7 +54,8 @@ ROUTES: dict[str, str] = {
     "dedup.coordination": "own", "agreements.index": "own", "agreements.clauses": "own",
     "agreements.edit_clause": "own", "agreements.example_pdf": "own", "calls.create": "own",
     "tenants.members": "own", "tenants.institutes": "own", "tenants.donors": "own",
-    "tenants.visa_rules": "own", "tenants.platform_index": "own",
+    "tenants.visa_rules": "own", "tenants.new_visa_regime": "own",
+    "tenants.load_visa_rules": "own", "tenants.platform_index": "own",
     "tenants.create_tenant": "own", "core.outbox": "own",
     # Routes that load an object named in the URL.
     **{endpoint: "refused" for endpoint in (
@@ -77,7 +78,7 @@ ROUTES: dict[str, str] = {
         "screening.refresh", "screening.review_sensitive", "screening.sanctions_list",
         "screening.show", "screening.start",
         "tenants.delete_visa_rule", "tenants.verify_institute", "tenants.cancel_invitation",
-        "tenants.revoke",
+        "tenants.revoke", "tenants.visa_regime", "tenants.delete_visa_regime",
     )},
 }
 

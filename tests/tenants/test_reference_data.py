@@ -13,9 +13,12 @@ from tests.world import World
 def test_an_admin_sets_and_changes_a_visa_rule(app, client, world: World, login) -> None:
     login(world.a.emails["admin"])
     url = f"/{world.a.slug}/admin/visa-rules"
-    client.post(url, data={"citizenship": "am", "destination": "jp", "visa_required": "y"})
+    # Each rule names its source and date (countries come from a list of ISO codes).
+    source = {"source": "Exchange of notes, 2026", "source_date": "2026-03-01"}
+    client.post(url, data={"citizenship": "AM", "destination": "JP", "visa_required": "y",
+                           **source})
     client.post(url, data={"citizenship": "AM", "destination": "JP",
-                           "invitation_required": "y"})
+                           "invitation_required": "y", **source})
     with app.app_context(), tenant_scope(world.a.tenant_id):
         rule = db.session.scalar(select(VisaRule).where(VisaRule.citizenship == "AM"))
         assert (rule.destination, rule.visa_required, rule.invitation_required) == (
