@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -28,9 +29,17 @@ from wtforms.validators import (
 )
 
 from center.core.forms import Form
-from center.proposals.models import BudgetCategory, ForegroundIP
+from center.proposals.models import (
+    PRINCIPAL_INVESTIGATOR,
+    BudgetCategory,
+    ForegroundIP,
+    PartnerRole,
+)
 
-TEAM_ROLES = [SelectChoice("principal_investigator", _l("Principal investigator")),
+#: A country select's validator: the blank first choice is refused.
+COUNTRY_REQUIRED = DataRequired(message=_l("Choose a country."))
+
+TEAM_ROLES = [SelectChoice(PRINCIPAL_INVESTIGATOR, _l("Principal investigator")),
               SelectChoice("scientist", _l("Scientist")), SelectChoice("engineer", _l("Engineer")),
               SelectChoice("technician", _l("Technician")), SelectChoice("student", _l("Student"))]
 
@@ -53,6 +62,18 @@ class OverviewForm(SectionForm):
     duration_months = IntegerField(_l("Duration (months)"),
                                    validators=[Optional(), NumberRange(min=1, max=120)])
 
+    def __init__(self, *args: Any, call: Any = None, **kwargs: Any) -> None:
+        """With ``call``, the duration field states and enforces the call's maximum."""
+        super().__init__(*args, **kwargs)
+        if call is not None:
+            maximum = call.max_duration_months
+            self.duration_months.description = _l("At most %(n)d months, the call's maximum.",
+                                                  n=maximum)
+            self.duration_months.validators = [Optional(), NumberRange(
+                min=1, max=maximum,
+                message=_l("Between 1 and %(n)d months, the call's maximum.", n=maximum))]
+            self.duration_months.render_kw = {"min": 1, "max": maximum}
+
 
 class IPPlanForm(SectionForm):
     foreground_ip = SelectField(_l("Foreground IP belongs to"), choices=[
@@ -68,18 +89,29 @@ class IPPlanForm(SectionForm):
                                        validators=[Optional(), Length(max=4000)])
 
 
+PARTNER_ROLES = [SelectChoice(r.value, r.label) for r in (
+    PartnerRole.partner, PartnerRole.lead, PartnerRole.foreign_collaborator)]
+
+
 class PartnerForm(Form):
     institute_id = SelectField(_l("Institute"), coerce=int)
-    role = SelectField(_l("Role in the consortium"),
-                       choices=[SelectChoice("partner", _l("Partner")),
-                                SelectChoice("lead", _l("Lead institute"))])
+    role = SelectField(_l("Role in the consortium"), choices=PARTNER_ROLES,
+                       description=_l("Foreign collaborators are institutes of donor "
+                                      "countries; they receive no grant money."))
 
 
 class ProposeInstituteForm(Form):
     name = StringField(_l("Institute not listed? Its name"),
                        validators=[DataRequired(), Length(max=300)])
-    country_code = SelectField(_l("Country"))
+    country_code = SelectField(_l("Country"), validators=[COUNTRY_REQUIRED])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role in the consortium"), choices=PARTNER_ROLES)
+
+
+class ConfirmForm(Form):
+    """A confirmation of a change the page spelled out (make lead, make PI)."""
+
+    revision = HiddenField()
 
 
 class RowForm(Form):
@@ -98,7 +130,7 @@ class TeamMemberForm(RowForm):
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
     role = SelectField(_l("Role"), choices=TEAM_ROLES)
     institute_id = SelectField(_l("Institute"), coerce=int)
-    citizenship = SelectField(_l("Citizenship"))
+    citizenship = SelectField(_l("Citizenship"), validators=[COUNTRY_REQUIRED])
 
 
 class TaskForm(RowForm):
@@ -116,6 +148,8 @@ class TaskForm(RowForm):
 
 
 class BudgetLineForm(RowForm):
+    institute_id = SelectField(_l("Institute"), coerce=int,
+                               description=_l("The institute that spends this line."))
     category = SelectField(_l("Category"), choices=[SelectChoice(c.value, c.value.capitalize())
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
@@ -125,9 +159,9 @@ class BudgetLineForm(RowForm):
 
 class TripForm(RowForm):
     traveller_id = SelectField(_l("Traveller"), coerce=int)
-    origin_country = SelectField(_l("From (country)"))
+    origin_country = SelectField(_l("From (country)"), validators=[COUNTRY_REQUIRED])
     origin_city = StringField(_l("From (city)"), validators=[Optional(), Length(max=120)])
-    destination_country = SelectField(_l("To (country)"))
+    destination_country = SelectField(_l("To (country)"), validators=[COUNTRY_REQUIRED])
     destination_city = StringField(_l("To (city)"), validators=[Optional(), Length(max=120)])
     depart_on = DateField(_l("Departure"), validators=[DataRequired()])
     return_on = DateField(_l("Return"), validators=[DataRequired()])

@@ -43,7 +43,8 @@ class InstituteForm(Form):
     name = StringField(_l("Name (Latin script)"), validators=[DataRequired(), Length(max=300)])
     local_name = StringField(_l("Name in its own script"), validators=[Optional(),
                                                                       Length(max=300)])
-    country_code = SelectField(_l("Country"))
+    country_code = SelectField(_l("Country"),
+                               validators=[DataRequired(message=_l("Choose a country."))])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=[
         SelectChoice(k.value, k.value.replace("_", " ").capitalize()) for k in InstituteKind])

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from center.auth import services as accounts
+from center.core.countries import country_choices
 from center.core.db import all_tenants, db
 from center.tenants import bp, services
 from center.tenants.forms import DonorForm, InstituteForm, MemberForm, TenantForm, VisaRuleForm
@@ -102,8 +103,8 @@ def members():
 @roles(Role.admin, Role.officer)
 def institutes():
     form = InstituteForm()
-    form.country_code.choices = [SelectChoice(c.code, c.name)
-                                 for c in services.partner_countries()]
+    # Any ISO country: foreign collaborators' institutes are outside the partner countries.
+    form.country_code.choices = country_choices()
     if form.validate_on_submit():
         services.add_institute(by=current_user, name=form.name.data,
                                local_name=form.local_name.data or "",
