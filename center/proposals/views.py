@@ -420,6 +420,10 @@ def make_lead(proposal_id: int, item_id: int):
     partner = db.session.get(ProposalInstitute, item_id)
     if partner is None or partner.proposal_id != proposal.id:
         abort(404)
+    if partner.role != PartnerRole.partner:  # the lead already, or a foreign collaborator
+        flash(_("Only a partner can become the lead institute."), "error")
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id,
+                                section="consortium"))
     return _confirm_change(
         proposal, "consortium", lambda revision: services.make_lead(
             proposal, partner, by=current_user, expected_revision=revision),
@@ -440,6 +444,9 @@ def make_pi(proposal_id: int, item_id: int):
     if member is None or member.proposal_id != proposal.id:
         abort(404)
     current = proposal.principal_investigator
+    if current is member:
+        flash(_("%(name)s is already the principal investigator.", name=member.name), "error")
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id, section="team"))
     return _confirm_change(
         proposal, "team", lambda revision: services.make_principal_investigator(
             proposal, member, by=current_user, expected_revision=revision),
