@@ -105,7 +105,7 @@ class ProposeInstituteForm(Form):
                        validators=[DataRequired(), Length(max=300)])
     country_code = SelectField(_l("Country"), validators=[COUNTRY_REQUIRED])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
-    role = SelectField(_l("Role in the consortium"), choices=PARTNER_ROLES)
+    role = SelectField(_l("Taking part as"), choices=PARTNER_ROLES)
 
 
 class ConfirmForm(Form):
