@@ -463,7 +463,7 @@ def _write_proposal(call: Call, person: tuple, title: str, abstract: str, lead: 
                               splits={donors[0].id: 72_000_00, donors[1].id: 48_000_00})
     proposals.add_budget_line(p, by=applicant, category="equipment",
                               description="Field instruments", amount=40_000_00,
-                              splits={donors[0].id: 40_000_00})
+                              splits={donors[0].id: 40_000_00}, institute_id=partner.id)
     _plan_trips(p, applicant, pi, lead, partner, donors[0])
     proposals.update_sections(p, "ip", by=applicant, expected_revision=None,
                               foreground_ip="joint", foreground_ip_terms="",

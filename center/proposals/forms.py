@@ -32,12 +32,16 @@ from wtforms.validators import (
 
 from center.calls.models import ATTACHMENT_KINDS
 from center.core import clock
+from center.core.countries import COUNTRY_REQUIRED
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
 from center.proposals.models import (
     BUDGET_CATEGORY_LABELS,
     FOREGROUND_IP_LABELS,
+    PARTNER_ROLE_LABELS,
+    PRINCIPAL_INVESTIGATOR,
     BudgetCategory,
+    PartnerRole,
 )
 from center.proposals.travel import trip_errors
 
@@ -55,12 +59,14 @@ def preview_labels() -> dict[str, dict[str, Any]]:
         "category": {str(k): v for k, v in BUDGET_CATEGORY_LABELS.items()},
         "foreground": {str(k): v for k, v in FOREGROUND_IP_LABELS.items()},
         "role": {c.value: c.label for c in TEAM_ROLES},
-        "partner": {"lead": _l("Lead institute"), "partner": _l("Partner")},
+        "partner": {str(k): v for k, v in PARTNER_ROLE_LABELS.items()},
         "kind": {k: _l(v) for k, v in ATTACHMENT_KINDS.items()},
     }
 
 
-TEAM_ROLES = [SelectChoice("principal_investigator", _l("Principal investigator")),
+#: A country select's validator: the blank first choice is refused.
+
+TEAM_ROLES = [SelectChoice(PRINCIPAL_INVESTIGATOR, _l("Principal investigator")),
               SelectChoice("scientist", _l("Scientist")), SelectChoice("engineer", _l("Engineer")),
               SelectChoice("technician", _l("Technician")), SelectChoice("student", _l("Student"))]
 
@@ -83,6 +89,18 @@ class OverviewForm(SectionForm):
     duration_months = IntegerField(_l("Duration (months)"),
                                    validators=[Optional(), NumberRange(min=1, max=120)])
 
+    def __init__(self, *args: Any, call: Any = None, **kwargs: Any) -> None:
+        """With ``call``, the duration field states and enforces the call's maximum."""
+        super().__init__(*args, **kwargs)
+        if call is not None:
+            maximum = call.max_duration_months
+            self.duration_months.description = _l("At most %(n)d months, the call's maximum.",
+                                                  n=maximum)
+            self.duration_months.validators = [Optional(), NumberRange(
+                min=1, max=maximum,
+                message=_l("Between 1 and %(n)d months, the call's maximum.", n=maximum))]
+            self.duration_months.render_kw = {"min": 1, "max": maximum}
+
 
 class IPPlanForm(SectionForm):
     foreground_ip = SelectField(_l("Foreground IP belongs to"), choices=[
@@ -95,18 +113,29 @@ class IPPlanForm(SectionForm):
                                        validators=[Optional(), Length(max=4000)])
 
 
+PARTNER_ROLES = [SelectChoice(r.value, r.label) for r in (
+    PartnerRole.partner, PartnerRole.lead, PartnerRole.foreign_collaborator)]
+
+
 class PartnerForm(Form):
     institute_id = SelectField(_l("Institute"), coerce=int)
-    role = SelectField(_l("Role in the consortium"),
-                       choices=[SelectChoice("partner", _l("Partner")),
-                                SelectChoice("lead", _l("Lead institute"))])
+    role = SelectField(_l("Role in the consortium"), choices=PARTNER_ROLES,
+                       description=_l("Foreign collaborators are institutes of donor "
+                                      "countries; they receive no grant money."))
 
 
 class ProposeInstituteForm(Form):
     name = StringField(_l("Institute not listed? Its name"),
                        validators=[DataRequired(), Length(max=300)])
-    country_code = SelectField(_l("Country"))
+    country_code = SelectField(_l("Country"), validators=[COUNTRY_REQUIRED])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Taking part as"), choices=PARTNER_ROLES)
+
+
+class ConfirmForm(Form):
+    """A confirmation of a change the page spelled out (make lead, make PI)."""
+
+    revision = CounterField()
 
 
 class RowForm(Form):
@@ -125,7 +154,7 @@ class TeamMemberForm(RowForm):
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
     role = SelectField(_l("Role"), choices=TEAM_ROLES)
     institute_id = SelectField(_l("Institute"), coerce=int)
-    citizenship = SelectField(_l("Citizenship"))
+    citizenship = SelectField(_l("Citizenship"), validators=[COUNTRY_REQUIRED])
     # What a consulate needs for an invitation letter; seen only by this proposal's
     # applicants, officers and administrators.
     position = StringField(_l("Position or title"), description=_l("As the letter names it."),
@@ -157,6 +186,8 @@ class TaskForm(RowForm):
 
 
 class BudgetLineForm(RowForm):
+    institute_id = SelectField(_l("Institute"), coerce=int,
+                               description=_l("The institute that spends this line."))
     category = SelectField(_l("Category"), choices=[SelectChoice(c.value, BUDGET_CATEGORY_LABELS[c])
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
@@ -166,9 +197,9 @@ class BudgetLineForm(RowForm):
 
 class TripForm(RowForm):
     traveller_id = SelectField(_l("Traveller"), coerce=int)
-    origin_country = SelectField(_l("From (country)"))
+    origin_country = SelectField(_l("From (country)"), validators=[COUNTRY_REQUIRED])
     origin_city = StringField(_l("From (city)"), validators=[Optional(), Length(max=120)])
-    destination_country = SelectField(_l("To (country)"))
+    destination_country = SelectField(_l("To (country)"), validators=[COUNTRY_REQUIRED])
     destination_city = StringField(_l("To (city)"), validators=[Optional(), Length(max=120)])
     depart_on = DateField(_l("Departure"), validators=[DataRequired()])
     return_on = DateField(_l("Return"), validators=[DataRequired()])

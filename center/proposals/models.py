@@ -16,10 +16,12 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db
@@ -48,6 +50,29 @@ class ProposalStatus(enum.StrEnum):
     closed = "closed"
     withdrawn = "withdrawn"
 
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    ProposalStatus.draft: _l("draft"),
+    ProposalStatus.submitted: _l("submitted"),
+    ProposalStatus.screening: _l("in screening"),
+    ProposalStatus.changes_requested: _l("returned for changes"),
+    ProposalStatus.ineligible: _l("declared ineligible"),
+    ProposalStatus.concurrence: _l("waiting for government concurrence"),
+    ProposalStatus.objected: _l("objected to by a government"),
+    ProposalStatus.under_review: _l("under review"),
+    ProposalStatus.reviewed: _l("reviewed"),
+    ProposalStatus.rejected: _l("rejected"),
+    ProposalStatus.funding: _l("waiting for funding"),
+    ProposalStatus.approved: _l("approved"),
+    ProposalStatus.agreement_issued: _l("under agreement"),
+    ProposalStatus.active: _l("an active project"),
+    ProposalStatus.closed: _l("closed"),
+    ProposalStatus.withdrawn: _l("withdrawn"),
+}
 
 STATUS_LABELS = {
     ProposalStatus.draft: _l("draft"),
@@ -111,6 +136,28 @@ BUDGET_CATEGORY_LABELS = {
     BudgetCategory.subcontracts: _l("Subcontracts"),
     BudgetCategory.overhead: _l("Overhead"),
 }
+
+class PartnerRole(enum.StrEnum):
+    """What an institute is in the consortium."""
+
+    lead = "lead"  #: the lead institute, exactly one per proposal
+    partner = "partner"  #: an institute of an eligible country
+    #: an institute of a donor country: outside the eligible countries, no grant money
+    foreign_collaborator = "foreign_collaborator"
+
+    @property
+    def label(self) -> str:
+        return str(PARTNER_ROLE_LABELS[self])
+
+
+PARTNER_ROLE_LABELS = {
+    PartnerRole.lead: _l("Lead institute"),
+    PartnerRole.partner: _l("Partner"),
+    PartnerRole.foreign_collaborator: _l("Foreign collaborator"),
+}
+
+#: The team role of the principal investigator (at most one per proposal).
+PRINCIPAL_INVESTIGATOR = "principal_investigator"
 
 
 class ForegroundIP(enum.StrEnum):
@@ -193,6 +240,11 @@ class Proposal(TenantScoped, Versioned, db.Model):
         return next((p for p in self.partners if p.is_lead), None)
 
     @property
+    def status_label(self) -> str:
+        """The state in words, e.g. "in screening"."""
+        return ProposalStatus(self.status).label
+
+    @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATES
 
@@ -201,12 +253,25 @@ class Proposal(TenantScoped, Versioned, db.Model):
         return sum(line.amount for line in self.budget_lines)
 
     @property
+    def principal_investigator(self) -> TeamMember | None:
+        return next((m for m in self.team if m.role == PRINCIPAL_INVESTIGATOR), None)
+
+    @property
     def countries(self) -> list[str]:
+        """Every country of the consortium, foreign collaborators' included."""
         return sorted({p.institute.country_code for p in self.partners})
+
+    @property
+    def partner_countries(self) -> list[str]:
+        """The countries of the lead and partners: the ones eligibility and host-government
+        concurrence are about (foreign collaborators' countries are not)."""
+        return sorted({p.institute.country_code for p in self.partners
+                       if not p.foreign_collaborator})
 
 
 class ProposalInstitute(TenantScoped, db.Model):
-    """An institute of the consortium; exactly one is the lead."""
+    """An institute of the consortium: the lead (at most one, by a partial unique index), a
+    partner, or a foreign collaborator (a donor country's institute, funded by nobody)."""
 
     __tablename__ = "proposal_institutes"
 
@@ -215,11 +280,25 @@ class ProposalInstitute(TenantScoped, db.Model):
                                              index=True)
     institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
     is_lead: Mapped[bool] = mapped_column(default=False)
+    foreign_collaborator: Mapped[bool] = mapped_column(default=False,
+                                                       server_default=sql("false"))
 
     proposal: Mapped[Proposal] = relationship(back_populates="partners")
     institute: Mapped[Institute] = relationship()
 
-    __table_args__ = (UniqueConstraint("proposal_id", "institute_id"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "institute_id"),
+        CheckConstraint("NOT (is_lead AND foreign_collaborator)", name="lead_is_not_foreign"),
+        Index("uq_proposal_institutes_one_lead", "proposal_id", unique=True,
+              sqlite_where=sql("is_lead"), postgresql_where=sql("is_lead")),
+    )
+
+    @property
+    def role(self) -> PartnerRole:
+        if self.is_lead:
+            return PartnerRole.lead
+        return PartnerRole.foreign_collaborator if self.foreign_collaborator else \
+            PartnerRole.partner
 
 
 class TeamMember(TenantScoped, db.Model):
@@ -248,6 +327,13 @@ class TeamMember(TenantScoped, db.Model):
     institute: Mapped[Institute] = relationship()
     efforts: Mapped[list[TaskEffort]] = relationship(back_populates="member",
                                                      cascade="all, delete-orphan")
+
+    #: At most one principal investigator per proposal.
+    __table_args__ = (
+        Index("uq_team_members_one_pi", "proposal_id", unique=True,
+              sqlite_where=sql(f"role = '{PRINCIPAL_INVESTIGATOR}'"),
+              postgresql_where=sql(f"role = '{PRINCIPAL_INVESTIGATOR}'")),
+    )
 
 
 class Task(TenantScoped, db.Model):
@@ -291,7 +377,9 @@ class TaskEffort(TenantScoped, db.Model):
 
 
 class BudgetLine(TenantScoped, db.Model):
-    """A budget line in minor units, split between the call's donors."""
+    """A budget line in minor units, spent by one institute of the consortium (ISTC budgets
+    are per institute) and split between the call's donors. ``institute_id`` is NULL only on
+    lines written before lines had institutes; the checklist asks for one."""
 
     __tablename__ = "budget_lines"
 
@@ -301,8 +389,11 @@ class BudgetLine(TenantScoped, db.Model):
     category: Mapped[BudgetCategory] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(String(300))
     amount: Mapped[int] = mapped_column(BigInteger)
+    institute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutes.id", ondelete="RESTRICT"), index=True)
 
     proposal: Mapped[Proposal] = relationship(back_populates="budget_lines")
+    institute: Mapped[Institute | None] = relationship()
     splits: Mapped[list[BudgetSplit]] = relationship(
         back_populates="line", cascade="all, delete-orphan", order_by="BudgetSplit.id")
 

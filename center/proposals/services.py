@@ -35,6 +35,7 @@ from center.core.storage import delete_after_commit, discard_on_rollback
 from center.extensions import current_storage
 from center.proposals import travel, workflow
 from center.proposals.models import (
+    PRINCIPAL_INVESTIGATOR,
     Attachment,
     BackgroundIP,
     BudgetCategory,
@@ -67,7 +68,15 @@ class ProposalError(Exception):
 
 
 class NotEditable(ProposalError):
-    pass
+    """The proposal's state, not the user, forbids the change."""
+
+
+class FieldError(ProposalError):
+    """A refusal about one field of the form: the view shows it next to that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class StaleEdit(ProposalError):
@@ -101,6 +110,19 @@ def start_proposal(call: Call, *, by: User) -> Proposal:
     return proposal
 
 
+def not_editable_reason(proposal: Proposal) -> str:
+    """Why the applicants cannot change the proposal now: its state."""
+    return _("This proposal is %(state)s, so it can no longer be changed.",
+             state=proposal.status_label)
+
+
+def stale_message(proposal: Proposal, section: str) -> str:
+    """Say who saved ``section`` after the user's form was opened."""
+    last = (proposal.section_edits or {}).get(section, {})
+    return (f"{last.get('by', 'Someone')} saved this section at {last.get('at', '?')[:16]} "
+            "UTC after you opened it. Your text is still in the form: compare and save again.")
+
+
 def section_revision(proposal: Proposal, section: str) -> int:
     return int((proposal.section_edits or {}).get(section, {}).get("rev", 0))
 
@@ -108,14 +130,10 @@ def section_revision(proposal: Proposal, section: str) -> int:
 def _touch(proposal: Proposal, section: str, by: User, expected_revision: int | None) -> None:
     """Check the proposal may change and the form is current; stamp who changed the section."""
     if not proposal.is_editable:
-        raise NotEditable("The proposal is submitted and can no longer be edited.")
+        raise NotEditable(not_editable_reason(proposal))
     current = section_revision(proposal, section)
     if expected_revision is not None and expected_revision != current:
-        last = proposal.section_edits.get(section, {})
-        raise StaleEdit(
-            f"{last.get('by', 'Someone')} saved this section at {last.get('at', '?')[:16]} UTC "
-            "after you opened it. Your text is still in the form: compare and save again."
-        )
+        raise StaleEdit(stale_message(proposal, section))
     edits = dict(proposal.section_edits or {})
     edits[section] = {"rev": current + 1, "by": by.name, "by_id": by.id,
                       "at": clock.now().isoformat(timespec="seconds")}
@@ -132,27 +150,102 @@ def update_sections(proposal: Proposal, section: str, *, by: User,
     db.session.flush()
 
 
-def add_partner(proposal: Proposal, institute: Institute, *, lead: bool, by: User) -> None:
-    """Add an institute to the consortium; a new lead replaces the old one."""
+def add_partner(proposal: Proposal, institute: Institute, *, by: User, lead: bool = False,
+                foreign: bool = False) -> ProposalInstitute:
+    """Add an institute to the consortium as the lead, a partner or a foreign collaborator.
+
+    The lead and partners are in the call's eligible countries; a foreign collaborator (an
+    institute of a donor country) is outside them. A second lead is refused: the lead
+    changes only with `make_lead`, which says whom it replaces.
+    """
     _touch(proposal, "consortium", by, None)
     if any(p.institute_id == institute.id for p in proposal.partners):
-        raise ProposalError(f"{institute.name} is already in the consortium.")
-    if lead:
-        for p in proposal.partners:
-            p.is_lead = False
-    proposal.partners.append(ProposalInstitute(institute_id=institute.id, is_lead=lead,
-                                               institute=institute))
+        raise FieldError("institute_id", _("%(name)s is already in the consortium.",
+                                           name=institute.name))
+    eligible = institute.country_code in proposal.call.eligible_countries
+    if foreign and lead:
+        raise FieldError("role", _("A foreign collaborator cannot lead the consortium."))
+    if foreign and eligible:
+        raise FieldError("role", _(
+            "%(name)s is in %(country)s, a country this call funds: add it as a partner.",
+            name=institute.name, country=institute.country_name))
+    if not foreign and not eligible:
+        raise FieldError("role", _(
+            "%(name)s is in %(country)s, which this call does not fund: it can take part "
+            "only as a foreign collaborator, without grant money.",
+            name=institute.name, country=institute.country_name))
+    current = proposal.lead
+    if lead and current is not None:
+        raise FieldError("role", _(
+            "%(name)s is the lead institute. Add this institute as a partner, then choose "
+            "“Make lead” if it should lead instead.", name=current.institute.name))
+    partner = ProposalInstitute(institute_id=institute.id, is_lead=lead,
+                                foreign_collaborator=foreign, institute=institute)
+    proposal.partners.append(partner)
     audit.record("proposal.partner_added", proposal, actor=by, institute=institute.name,
-                 lead=lead)
+                 role=str(partner.role))
     db.session.flush()
+    return partner
+
+
+def make_lead(proposal: Proposal, partner: ProposalInstitute, *, by: User,
+              expected_revision: int | None) -> None:
+    """Make ``partner`` the lead institute; the previous lead becomes a partner.
+
+    Effects: the old lead's flag cleared and flushed before the new one is set (the partial
+    unique index allows one lead at a time); an audit event naming both.
+    """
+    _touch(proposal, "consortium", by, expected_revision)
+    if partner.is_lead:
+        raise ProposalError(_("%(name)s is already the lead institute.",
+                              name=partner.institute.name))
+    if partner.foreign_collaborator:
+        raise ProposalError(_("A foreign collaborator cannot lead the consortium."))
+    previous = proposal.lead
+    if previous is not None:
+        previous.is_lead = False
+        db.session.flush()
+    partner.is_lead = True
+    audit.record("proposal.lead_changed", proposal, actor=by, institute=partner.institute.name,
+                 previous=previous.institute.name if previous else None)
+    db.session.flush()
+
+
+def make_principal_investigator(proposal: Proposal, member: TeamMember, *, by: User,
+                                expected_revision: int | None) -> None:
+    """Make ``member`` the principal investigator; the previous one becomes a scientist.
+
+    Effects: the previous PI's role changed and flushed first (the partial unique index
+    allows one PI at a time); an audit event naming both.
+    """
+    _touch(proposal, "team", by, expected_revision)
+    if member.role == PRINCIPAL_INVESTIGATOR:
+        raise ProposalError(_("%(name)s is already the principal investigator.",
+                              name=member.name))
+    previous = proposal.principal_investigator
+    if previous is not None:
+        previous.role = "scientist"
+        db.session.flush()
+    member.role = PRINCIPAL_INVESTIGATOR
+    audit.record("proposal.principal_investigator_changed", proposal, actor=by,
+                 name=member.name, previous=previous.name if previous else None)
+    db.session.flush()
+
+
+def _check_single_pi(proposal: Proposal, role: str, member: TeamMember | None) -> None:
+    current = proposal.principal_investigator
+    if role == PRINCIPAL_INVESTIGATOR and current is not None and current is not member:
+        raise FieldError("role", _(
+            "%(name)s is the principal investigator. Add this person in another role, then "
+            "choose “Make PI” if they should lead instead.", name=current.name))
 
 
 def remove_item(proposal: Proposal, section: str, item: Any, *, by: User) -> None:
     """Remove a row (partner, team member, task, line, trip, IP item) from a list section."""
     _touch(proposal, section, by, None)
     if isinstance(item, ProposalInstitute) and _institute_in_use(proposal, item.institute_id):
-        raise ProposalError("Team members, tasks or IP items still name this institute: "
-                            "remove them first.")
+        raise ProposalError(_("Team members, tasks, budget lines or IP items still name this "
+                              "institute: remove or change them first."))
     if isinstance(item, TeamMember) and any(t.traveller_id == item.id for t in proposal.trips):
         raise ProposalError("This person has trips in the travel plan: remove them first.")
     db.session.delete(item)
@@ -165,11 +258,13 @@ def remove_item(proposal: Proposal, section: str, item: Any, *, by: User) -> Non
 def _institute_in_use(proposal: Proposal, institute_id: int) -> bool:
     return any(m.institute_id == institute_id for m in proposal.team) or any(
         t.institute_id == institute_id for t in proposal.tasks) or any(
-        b.institute_id == institute_id for b in proposal.background_ip)
+        b.institute_id == institute_id for b in proposal.background_ip) or any(
+        line.institute_id == institute_id for line in proposal.budget_lines)
 
 
 def add_team_member(proposal: Proposal, *, by: User, **fields: Any) -> TeamMember:
     _touch(proposal, "team", by, None)
+    _check_single_pi(proposal, fields.get("role", ""), None)
     member = TeamMember(**fields)
     proposal.team.append(member)
     audit.record("proposal.team_member_added", proposal, actor=by, name=member.name)
@@ -180,6 +275,7 @@ def add_team_member(proposal: Proposal, *, by: User, **fields: Any) -> TeamMembe
 def add_task(proposal: Proposal, *, by: User, efforts: dict[int, int], **fields: Any) -> Task:
     """Add a work-plan task with working days per team member."""
     _touch(proposal, "workplan", by, None)
+    _check_days(fields["start_month"], fields["end_month"], efforts)
     task = Task(**fields)
     proposal.tasks.append(task)
     for member_id, days in efforts.items():
@@ -188,6 +284,43 @@ def add_task(proposal: Proposal, *, by: User, efforts: dict[int, int], **fields:
     audit.record("proposal.task_added", proposal, actor=by, title=task.title)
     db.session.flush()
     return task
+
+
+#: About 22 working days a month: nobody works more on a task than 22 x its months.
+WORKING_DAYS_PER_MONTH = 22
+
+
+def max_task_days(start_month: int, end_month: int) -> int:
+    """The most working days one person can give a task running these months."""
+    return WORKING_DAYS_PER_MONTH * max(end_month - start_month + 1, 1)
+
+
+def _check_days(start_month: int, end_month: int, efforts: dict[int, int]) -> None:
+    limit = max_task_days(start_month, end_month)
+    for member_id, days in efforts.items():
+        if days < 0:
+            raise FieldError(f"days_{member_id}", _("Working days cannot be negative."))
+        if days > limit:
+            raise FieldError(f"days_{member_id}", _(
+                "At most %(limit)d working days in %(months)d months (22 a month).",
+                limit=limit, months=end_month - start_month + 1))
+
+
+def _budget_institute(proposal: Proposal, institute_id: int | None) -> int:
+    """The institute a budget line is for: one of the consortium that may receive money."""
+    if institute_id is None:  # callers outside the editor: the lead institute's line
+        if proposal.lead is None:
+            raise FieldError("institute_id", _("Add the lead institute to the consortium "
+                                               "first."))
+        return proposal.lead.institute_id
+    partner = next((p for p in proposal.partners if p.institute_id == institute_id), None)
+    if partner is None:
+        raise FieldError("institute_id", _("Choose an institute of the consortium."))
+    if partner.foreign_collaborator:
+        raise FieldError("institute_id", _(
+            "%(name)s is a foreign collaborator: foreign collaborators receive no grant "
+            "money, so they have no budget lines.", name=partner.institute.name))
+    return institute_id
 
 
 def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> None:
@@ -199,11 +332,15 @@ def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> No
 
 
 def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
-                    description: str, amount: int, splits: dict[int, int]) -> BudgetLine:
-    """Add a budget line split between donors; the split must add up to the amount."""
+                    description: str, amount: int, splits: dict[int, int],
+                    institute_id: int | None = None) -> BudgetLine:
+    """Add an institute's budget line split between donors; the split must add up to the
+    amount. Without ``institute_id`` the line is the lead institute's."""
     _touch(proposal, "budget", by, None)
+    institute_id = _budget_institute(proposal, institute_id)
     _check_splits(proposal, amount, splits)
-    line = BudgetLine(category=category, description=description, amount=amount)
+    line = BudgetLine(category=category, description=description, amount=amount,
+                      institute_id=institute_id)
     line.splits = [BudgetSplit(donor_id=d, amount=a) for d, a in splits.items() if a]
     proposal.budget_lines.append(line)
     audit.record("proposal.budget_line_added", proposal, actor=by, category=str(category),
@@ -273,6 +410,7 @@ def _set_shares(rows: list[Any], shares: dict[int, int], key: str, value: str,
 def update_team_member(proposal: Proposal, member: TeamMember, *, by: User,
                        expected_revision: int | None, **fields: Any) -> list[str]:
     """Correct a team member; a new citizenship re-reads the visa needs of their trips."""
+    _check_single_pi(proposal, fields.get("role", member.role), member)
     changed = _change(proposal, "team", member, by=by, expected_revision=expected_revision,
                       fields=fields)
     if "citizenship" in changed:
@@ -288,12 +426,14 @@ def update_team_member(proposal: Proposal, member: TeamMember, *, by: User,
 
 def update_budget_line(proposal: Proposal, line: BudgetLine, *, by: User,
                        expected_revision: int | None, category: BudgetCategory,
-                       description: str, amount: int, splits: dict[int, int]) -> list[str]:
-    """Correct a budget line and its split between donors."""
+                       description: str, amount: int, splits: dict[int, int],
+                       institute_id: int | None = None) -> list[str]:
+    """Correct a budget line, its institute and its split between donors."""
+    institute_id = _budget_institute(proposal, institute_id or line.institute_id)
     _check_splits(proposal, amount, splits)
     changed = _change(proposal, "budget", line, by=by, expected_revision=expected_revision,
                       fields={"category": category, "description": description,
-                              "amount": amount})
+                              "amount": amount, "institute_id": institute_id})
     if _set_shares(line.splits, splits, "donor_id", "amount", BudgetSplit):
         changed.append("splits")
     audit.record("proposal.budget_line_changed", proposal, actor=by, item_id=line.id,
@@ -318,6 +458,8 @@ def update_trip(proposal: Proposal, trip: Trip, *, by: User, expected_revision: 
 def update_task(proposal: Proposal, task: Task, *, by: User, expected_revision: int | None,
                 efforts: dict[int, int], **fields: Any) -> list[str]:
     """Correct a work-plan task and the working days each team member gives it."""
+    _check_days(fields.get("start_month", task.start_month),
+                fields.get("end_month", task.end_month), efforts)
     changed = _change(proposal, "workplan", task, by=by, expected_revision=expected_revision,
                       fields=fields)
     if _set_shares(task.efforts, efforts, "member_id", "days", TaskEffort):
@@ -540,15 +682,38 @@ def accept_invitation(invitation: Collaborator, *, user: User) -> Proposal:
 # --- reading -------------------------------------------------------------------------------
 
 def budget_totals(proposal: Proposal) -> dict[str, Any]:
-    """Totals by donor, by category and overall, in minor units."""
+    """Totals by donor, by category, by institute (and by institute and donor) and overall,
+    in minor units. ``by_institute`` is keyed by institute id (None: a line without one)."""
     by_donor: dict[int, int] = defaultdict(int)
     by_category: dict[str, int] = defaultdict(int)
+    by_institute: dict[int | None, int] = defaultdict(int)
+    by_institute_donor: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for line in proposal.budget_lines:
         by_category[line.category] += line.amount
+        by_institute[line.institute_id] += line.amount
         for split in line.splits:
             by_donor[split.donor_id] += split.amount
+            by_institute_donor[line.institute_id][split.donor_id] += split.amount
     return {"by_donor": dict(by_donor), "by_category": dict(by_category),
+            "by_institute": dict(by_institute),
+            "by_institute_donor": {k: dict(v) for k, v in by_institute_donor.items()},
             "total": proposal.total_budget}
+
+
+def budget_groups(proposal: Proposal) -> list[tuple[Institute | None, list[BudgetLine]]]:
+    """The budget lines grouped by institute, in the consortium's order (the lead first);
+    lines without an institute (written before lines had one) come last."""
+    partners = sorted(proposal.partners, key=lambda p: (not p.is_lead, p.id))
+    groups: list[tuple[Institute | None, list[BudgetLine]]] = []
+    for partner in partners:
+        lines = [b for b in proposal.budget_lines if b.institute_id == partner.institute_id]
+        if lines:
+            groups.append((partner.institute, lines))
+    known = {p.institute_id for p in partners}
+    stray = [b for b in proposal.budget_lines if b.institute_id not in known]
+    if stray:
+        groups.append((None, stray))
+    return groups
 
 
 def effort_by_member(proposal: Proposal) -> dict[int, int]:
@@ -578,12 +743,12 @@ def checklist(proposal: Proposal) -> list[Problem]:
          f"Set a duration between 1 and {call.max_duration_months} months.")
 
     need(proposal.lead is not None, "consortium", "Choose the lead institute.")
-    for p in proposal.partners:
-        need(p.institute.country_code in call.eligible_countries, "consortium",
-             f"{p.institute.name} is in a country this call does not fund.")
+    for p in proposal.partners:  # foreign collaborators are outside the eligible countries
+        need(p.foreign_collaborator or p.institute.country_code in call.eligible_countries,
+             "consortium", f"{p.institute.name} is in a country this call does not fund.")
 
     in_consortium = {p.institute_id for p in proposal.partners}
-    need(any(m.role == "principal_investigator" for m in proposal.team), "team",
+    need(proposal.principal_investigator is not None, "team",
          "Name the principal investigator.")
     for m in proposal.team:
         need(m.institute_id in in_consortium, "team",
@@ -595,6 +760,12 @@ def checklist(proposal: Proposal) -> list[Problem]:
              f"Task “{t.title}” is led by an institute outside the consortium.")
         need(proposal.duration_months is None or t.end_month <= proposal.duration_months,
              "workplan", f"Task “{t.title}” ends after the project.")
+        limit = max_task_days(t.start_month, t.end_month)
+        for e in t.efforts:
+            need(e.days <= limit, "workplan",
+                 _("%(name)s works %(days)d days on “%(task)s”, more than the %(limit)d "
+                   "working days of its months.", name=e.member.name, days=e.days,
+                   task=t.title, limit=limit))
 
     problems += budget_problems(proposal)
     coverage = travel.travel_coverage(proposal)
@@ -620,7 +791,17 @@ def budget_problems(proposal: Proposal) -> list[Problem]:
     problems = []
     if not proposal.budget_lines:
         return [Problem("budget", "Add the budget lines.")]
+    partners = {p.institute_id: p for p in proposal.partners}
     for line in proposal.budget_lines:
+        partner = partners.get(line.institute_id)
+        if partner is None:
+            problems.append(Problem("budget", _(
+                "Say which institute of the consortium spends “%(line)s”.",
+                line=line.description)))
+        elif partner.foreign_collaborator:
+            problems.append(Problem("budget", _(
+                "“%(line)s” is for %(name)s, a foreign collaborator: foreign collaborators "
+                "receive no grant money.", line=line.description, name=partner.institute.name)))
         if sum(s.amount for s in line.splits) != line.amount:
             problems.append(Problem("budget", f"The donor shares of “{line.description}” "
                                               "do not add up to its amount."))
@@ -650,7 +831,7 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
         "objectives": proposal.objectives, "keywords": proposal.keywords,
         "topic": proposal.topic, "duration_months": proposal.duration_months,
         "consortium": [{"institute": p.institute.name, "country": p.institute.country_code,
-                        "lead": p.is_lead} for p in proposal.partners],
+                        "lead": p.is_lead, "role": str(p.role)} for p in proposal.partners],
         "team": [{"name": m.name, "role": m.role, "institute": m.institute.name,
                   "citizenship": m.citizenship, "email": m.email} for m in proposal.team],
         "tasks": [{"title": t.title, "description": t.description,
@@ -659,6 +840,7 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
                   for t in proposal.tasks],
         "budget": [{"category": line.category, "description": line.description,
                     "amount": line.amount,
+                    "institute": line.institute.name if line.institute else None,
                     "splits": {s.donor.short_name: s.amount for s in line.splits}}
                    for line in proposal.budget_lines],
         "trips": [{"traveller": t.traveller.name, "from": t.origin_country,

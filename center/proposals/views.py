@@ -6,18 +6,19 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from babel import Locale
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
+from center.core.countries import country_choices
 from center.core.db import db
 from center.core.forms import take_parked_input
 from center.core.hidden_fields import MAX_COUNTER
@@ -28,8 +29,10 @@ from center.extensions import current_storage, limit
 from center.proposals import bp, services, travel, workflow
 from center.proposals.forms import (
     SECTION_LABELS,
+    TEAM_ROLES,
     AttachmentForm,
     BackgroundIPForm,
+    ConfirmForm,
     InviteForm,
     IPPlanForm,
     OverviewForm,
@@ -48,6 +51,7 @@ from center.proposals.models import (
     BackgroundIP,
     BudgetCategory,
     BudgetLine,
+    PartnerRole,
     Proposal,
     ProposalInstitute,
     ProposalStatus,
@@ -56,7 +60,13 @@ from center.proposals.models import (
     Trip,
     status_label,
 )
-from center.proposals.permissions import can_edit, can_invite, can_see_consular_data, can_view
+from center.proposals.permissions import (
+    can_edit,
+    can_invite,
+    can_see_consular_data,
+    can_view,
+    is_applicant_of,
+)
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role, country_name
 from center.tenants.permissions import current_roles, roles
@@ -71,8 +81,16 @@ def get_proposal_or_404(proposal_id: int, *, edit: bool = False) -> Proposal:
     if not can_view(current_user, proposal, current_roles()):
         abort(404)
     if edit and not can_edit(current_user, proposal):
+        if is_applicant_of(current_user, proposal):  # the state, not the person, forbids it
+            abort(redirect_with_reason(proposal))
         abort(403)
     return proposal
+
+
+def redirect_with_reason(proposal: Proposal) -> Any:
+    """Send an applicant of a proposal that can no longer change to its page, saying why."""
+    flash(services.not_editable_reason(proposal), "error")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
 @bp.route("/<tenant>/proposals/")
@@ -170,19 +188,23 @@ def preview_pdf(proposal_id: int):
                      download_name=f"proposal-{proposal.id}.pdf", as_attachment=True)
 
 
-def _choices_institutes(proposal: Proposal, *, consortium_only: bool) -> list[SelectChoice]:
+def _choices_institutes(proposal: Proposal, *, consortium_only: bool,
+                        funded_only: bool = False) -> list[SelectChoice]:
+    """The consortium's institutes (``funded_only``: without foreign collaborators), or
+    every institute that could join: eligible countries first, then foreign ones."""
     if consortium_only:
-        return [SelectChoice(p.institute_id, p.institute.name) for p in proposal.partners]
+        return [SelectChoice(p.institute_id, p.institute.name) for p in proposal.partners
+                if not (funded_only and p.foreign_collaborator)]
     eligible = set(proposal.call.eligible_countries)
-    return [SelectChoice(i.id, f"{i.name} ({country_name(i.country_code)})"
-                         + ("" if i.verified else " — " + _("awaiting confirmation")))
-            for i in tenants.institutes() if i.country_code in eligible]
 
+    def label(i: Institute) -> str:
+        return (f"{i.name} ({country_name(i.country_code)})"
+                + ("" if i.verified else " — " + _("awaiting confirmation")))
 
-def _countries() -> list[SelectChoice]:
-    names = Locale("en").territories
-    return sorted((SelectChoice(code, name) for code, name in names.items()
-                   if len(code) == 2 and code.isalpha()), key=lambda c: c.label)
+    found = tenants.institutes()
+    return [SelectChoice(i.id, label(i)) for i in found if i.country_code in eligible] + [
+        SelectChoice(i.id, label(i) + " — " + _("foreign collaborator only"))
+        for i in found if i.country_code not in eligible]
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/edit/<section>", methods=["GET", "POST"])
@@ -249,52 +271,75 @@ def _single_form_section(proposal: Proposal, section: str, form: Any,
 
 
 def _overview(proposal: Proposal) -> Any:
-    form = OverviewForm(obj=proposal if request.method == "GET" else None)
+    form = OverviewForm(obj=proposal if request.method == "GET" else None, call=proposal.call)
     form.topic.choices = [SelectChoice("", "—")] + [SelectChoice(t, t)
                                                     for t in proposal.call.topics]
     return _single_form_section(proposal, "overview", form, [
         "title", "acronym", "topic", "abstract", "objectives", "keywords", "duration_months"])
 
 
-def _ip(proposal: Proposal) -> Any:
-    """The IP plan (one form) and the list of background IP (a row form), on one page.
+IP_PLAN_FIELDS = ("foreground_ip", "foreground_ip_terms", "publication_policy")
+IP_ROW_FIELDS = ("institute_id", "description", "restrictions")
 
-    Only the form that was posted reads the request (or the input an expired session
-    parked); the other shows what is stored.
+
+def _ip(proposal: Proposal) -> Any:
+    """The IP plan and the list of background IP, in one HTML form: whichever button is
+    pressed, what was typed in the other part is posted too and is never lost. The plan is
+    saved when it was changed (or its button pressed), a background-IP row when it was
+    typed (or its button pressed); if either is refused, nothing is saved and both keep
+    their input. Input parked by an expired session comes back in the same way.
     """
     parked = take_parked_input()
     source = parked if parked is not None else request.form
-    row_posted = (request.method == "POST" or parked is not None) and \
-        source.get("action") == "background"
-    plan_posted = (request.method == "POST" or parked is not None) and not row_posted
-    form = IPPlanForm(formdata=source if plan_posted else None,
-                      obj=None if plan_posted else proposal)
-    item_form = BackgroundIPForm(prefix="bg", formdata=source if row_posted else None)
-    form.restored = plan_posted and parked is not None
-    item_form.restored = row_posted and parked is not None
+    posted = request.method == "POST" or parked is not None
+    plan_in_request = posted and any(f in source for f in IP_PLAN_FIELDS)
+    form = IPPlanForm(formdata=source if plan_in_request else None,
+                      obj=None if plan_in_request else proposal)
+    item_form = BackgroundIPForm(prefix="bg", formdata=source if posted else None)
+    form.restored = item_form.restored = parked is not None
     item_form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
     item = _row(proposal, "ip", item_form)
-    fields = ("institute_id", "description", "restrictions")
     _open_row(proposal, "ip", item_form, item,
-              {} if item is None else {f: getattr(item, f) for f in fields})
-    if request.method == "POST" and row_posted:
-        def values() -> dict[str, Any]:
-            return {f: getattr(item_form, f).data or "" for f in fields}
-
-        row = _add_section(
-            proposal, "ip", item_form,
-            lambda: services.add_background_ip(proposal, by=current_user, **values()),
-            item, lambda revision: services.update_background_ip(
-                proposal, item, by=current_user, expected_revision=revision, **values()))
-        if not isinstance(row, dict):
-            return row
+              {} if item is None else {f: getattr(item, f) for f in IP_ROW_FIELDS})
+    page = {"form": form, "item_form": item_form, "item": item}
+    if request.method == "GET":
+        if not form.restored:
+            form.revision.data = services.section_revision(proposal, "ip")
+        return page
+    action = source.get("action", "plan")
+    save_plan = plan_in_request and (action == "plan" or any(
+        (getattr(form, f).data or "") != (getattr(proposal, f) or "") for f in
+        IP_PLAN_FIELDS if f in source))
+    save_row = action == "background" or bool((source.get("bg-description") or "").strip())
+    valid = [f.validate() for f, wanted in ((form, save_plan), (item_form, save_row))
+             if wanted]  # every wanted part validated, so each shows its errors
+    if False in valid or item_form.form_errors or not (save_plan or save_row):  # (all: a view)
+        return page
+    plan_revision = int(form.revision.data or 0)
+    if save_plan and plan_revision != services.section_revision(proposal, "ip"):
+        form.form_errors.append(services.stale_message(proposal, "ip"))
         form.revision.data = services.section_revision(proposal, "ip")
-        return {"form": form, "item_form": item_form, "item": item}
-    result = _single_form_section(proposal, "ip", form, [
-        "foreground_ip", "foreground_ip_terms", "publication_policy"])
-    if not isinstance(result, dict):
-        return result
-    return {**result, "item_form": item_form, "item": item}
+        return {**page, "conflict": True}
+    try:
+        if save_row:
+            values = {f: getattr(item_form, f).data or "" for f in IP_ROW_FIELDS}
+            if item is None:
+                services.add_background_ip(proposal, by=current_user, **values)
+            else:
+                services.update_background_ip(proposal, item, by=current_user,
+                                              expected_revision=int(item_form.revision.data
+                                                                    or 0), **values)
+        if save_plan:  # its revision was checked above, before the row moved it on
+            services.update_sections(proposal, "ip", by=current_user, expected_revision=None,
+                                     **{f: _clean(f, getattr(form, f).data)
+                                        for f in IP_PLAN_FIELDS})
+    except services.ProposalError as exc:
+        db.session.rollback()
+        item_form.form_errors.append(str(exc))
+        item_form.revision.data = form.revision.data = services.section_revision(
+            proposal, "ip")
+        return {**page, "conflict": isinstance(exc, services.StaleEdit)}
+    return _saved(proposal, "ip", _("Changes saved.") if item is not None else _("Saved."))
 
 
 def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
@@ -317,6 +362,11 @@ def _add_section(proposal: Proposal, section: str, form: Any, add: Any,
             form.form_errors.append(str(exc))
             form.revision.data = services.section_revision(proposal, section)
             return {"form": form, "item": item, "conflict": True}
+        except services.FieldError as exc:
+            db.session.rollback()
+            field = getattr(form, exc.field, None)
+            (form.form_errors if field is None else field.errors).append(str(exc))
+            return {"form": form, "item": item}
         except services.ProposalError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
@@ -363,28 +413,38 @@ def _consortium(proposal: Proposal) -> Any:
     form = PartnerForm()
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=False)
     propose = ProposeInstituteForm(prefix="new")
-    propose.country_code.choices = [SelectChoice(c, country_name(c))
-                                    for c in proposal.call.eligible_countries]
+    propose.country_code.choices = country_choices()
     if request.form.get("action") == "propose":
         if propose.validate_on_submit():
+            role = PartnerRole(propose.role.data)
             try:
                 institute = tenants.add_institute(by=current_user, verified=False,
-                                                  name=propose.name.data,
+                                                  name=propose.name.data.strip(),
                                                   country_code=propose.country_code.data,
-                                                  city=propose.city.data or "")
-            except tenants.InstituteExists as exc:
-                institute = exc.institute  # already listed: take that one
-            db.session.flush()
-            services.add_partner(proposal, institute, lead=not proposal.partners,
-                                 by=current_user)
-            return _saved(proposal, "consortium", _("Institute proposed and added; an officer "
-                                                    "will confirm it."))
+                                                  city=(propose.city.data or "").strip())
+                db.session.flush()
+                services.add_partner(proposal, institute, by=current_user,
+                                     lead=role == PartnerRole.lead,
+                                     foreign=role == PartnerRole.foreign_collaborator)
+            except services.FieldError as exc:
+                db.session.rollback()
+                getattr(propose, exc.field if exc.field == "role" else "name").errors.append(
+                    str(exc))
+            except (IntegrityError, tenants.InstituteExists):  # listed already
+                db.session.rollback()
+                propose.name.errors.append(_("This institute is in the list already: choose "
+                                             "it above."))
+            else:
+                return _saved(proposal, "consortium", _(
+                    "Institute proposed and added; an officer will confirm it."))
         return {"form": form, "propose": propose}
 
     def add() -> None:
         institute = db.get_or_404(Institute, form.institute_id.data)
-        services.add_partner(proposal, institute, lead=form.role.data == "lead",
-                             by=current_user)
+        role = PartnerRole(form.role.data)
+        services.add_partner(proposal, institute, by=current_user,
+                             lead=role == PartnerRole.lead,
+                             foreign=role == PartnerRole.foreign_collaborator)
 
     result = _add_section(proposal, "consortium", form, add)
     return {**result, "propose": propose} if isinstance(result, dict) else result
@@ -393,7 +453,7 @@ def _consortium(proposal: Proposal) -> Any:
 def _team(proposal: Proposal) -> Any:
     form = TeamMemberForm()
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
-    form.citizenship.choices = _countries()
+    form.citizenship.choices = country_choices()
     member = _row(proposal, "team", form)
     fields = ("name", "email", "role", "institute_id", "citizenship", "position",
               "date_of_birth", "passport_number", "passport_expires_on")
@@ -404,11 +464,87 @@ def _team(proposal: Proposal) -> Any:
     def values() -> dict[str, Any]:
         return {f: (getattr(form, f).data or ("" if f in texts else None)) for f in fields}
 
-    return _add_section(
+    result = _add_section(
         proposal, "team", form,
         lambda: services.add_team_member(proposal, by=current_user, **values()),
         member, lambda revision: services.update_team_member(
             proposal, member, by=current_user, expected_revision=revision, **values()))
+    if not isinstance(result, dict):
+        return result
+    return {**result, "role_labels": {c.value: c.label for c in TEAM_ROLES}}
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/edit/consortium/<int:item_id>/lead",
+          methods=["GET", "POST"])
+@roles(Role.applicant)
+def make_lead(proposal_id: int, item_id: int):
+    """Make a partner the lead institute, after a page saying whom it replaces."""
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    partner = db.session.get(ProposalInstitute, item_id)
+    if partner is None or partner.proposal_id != proposal.id:
+        abort(404)
+    if partner.role != PartnerRole.partner:  # the lead already, or a foreign collaborator
+        flash(_("Only a partner can become the lead institute."), "error")
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id,
+                                section="consortium"))
+    return _confirm_change(
+        proposal, "consortium", lambda revision: services.make_lead(
+            proposal, partner, by=current_user, expected_revision=revision),
+        done=_("%(name)s now leads the consortium.", name=partner.institute.name),
+        question=_("Make %(name)s the lead institute?", name=partner.institute.name),
+        effect=(_("%(old)s stops being the lead and stays in the consortium as a partner.",
+                  old=proposal.lead.institute.name) if proposal.lead else
+                _("The consortium has no lead institute yet.")))
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/edit/team/<int:item_id>/pi",
+          methods=["GET", "POST"])
+@roles(Role.applicant)
+def make_pi(proposal_id: int, item_id: int):
+    """Make a team member the principal investigator, after a page saying whom it replaces."""
+    proposal = get_proposal_or_404(proposal_id, edit=True)
+    member = db.session.get(TeamMember, item_id)
+    if member is None or member.proposal_id != proposal.id:
+        abort(404)
+    current = proposal.principal_investigator
+    if current is member:
+        flash(_("%(name)s is already the principal investigator.", name=member.name), "error")
+        return redirect(url_for("proposals.edit", proposal_id=proposal.id, section="team"))
+    return _confirm_change(
+        proposal, "team", lambda revision: services.make_principal_investigator(
+            proposal, member, by=current_user, expected_revision=revision),
+        done=_("%(name)s is now the principal investigator.", name=member.name),
+        question=_("Make %(name)s the principal investigator?", name=member.name),
+        effect=(_("%(old)s stops being the principal investigator and stays on the team "
+                  "as a scientist.", old=current.name) if current else
+                _("The team has no principal investigator yet.")))
+
+
+def _confirm_change(proposal: Proposal, section: str, change: Any, *, done: str,
+                    question: str, effect: str) -> Any:
+    """Show what a change will do; on confirmation make it (refused if the section changed
+    since the page was shown)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            change(int(form.revision.data or 0))
+        except services.ProposalError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("proposals.edit", proposal_id=proposal.id,
+                                    section=section))
+        return _saved(proposal, section, done)
+    form.revision.data = services.section_revision(proposal, section)
+    return render_template("proposals/confirm_change.html", proposal=proposal, form=form,
+                           section=section, question=question, effect=effect)
+
+
+def _parse_days(raw: str) -> int | None:
+    """Working days as typed: blank is none; anything but a whole number is None."""
+    raw = raw.strip()
+    if not raw:
+        return 0
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _workplan(proposal: Proposal) -> Any:
@@ -418,15 +554,33 @@ def _workplan(proposal: Proposal) -> Any:
     fields = ("title", "description", "institute_id", "start_month", "end_month")
     _open_row(proposal, "workplan", form, task,
               {} if task is None else {f: getattr(task, f) for f in fields})
-    # The working days per person are plain inputs, filled from the task being changed.
-    if request.method == "POST" or form.restored:
+    # The working days per person are plain inputs, filled from the task being changed;
+    # each is refused next to its input (not a whole number, more than the task's months).
+    posted = request.method == "POST" or form.restored
+    if posted:
         days = {m.id: (request.form.get(f"days_{m.id}") or "") for m in proposal.team}
     else:
         days = {e.member_id: str(e.days) for e in (task.efforts if task else [])}
-    page = {"efforts": services.effort_by_member(proposal), "days": days}
-    efforts = {m.id: request.form.get(f"days_{m.id}", type=int) or 0 for m in proposal.team}
-    if any(d < 0 for d in efforts.values()):
-        form.form_errors.append(_("Working days cannot be negative."))
+    day_errors: dict[int, str] = {}
+    page = {"efforts": services.effort_by_member(proposal), "days": days,
+            "day_errors": day_errors, "max_days": services.WORKING_DAYS_PER_MONTH}
+    efforts: dict[int, int] = {}
+    for member_id, raw in days.items():
+        value = _parse_days(raw)
+        if value is None:
+            day_errors[member_id] = _("Give whole working days, e.g. 15.")
+        else:
+            efforts[member_id] = value
+    if posted and not day_errors and form.start_month.data and form.end_month.data:
+        limit = services.max_task_days(form.start_month.data, form.end_month.data)
+        months = form.end_month.data - form.start_month.data + 1
+        for member_id, value in efforts.items():
+            if value > limit and months > 0:
+                day_errors[member_id] = _(
+                    "At most %(limit)d working days in %(months)d months (22 a month).",
+                    limit=limit, months=months)
+    if posted and day_errors:
+        form.validate_on_submit()  # show the other fields' errors too; save nothing
         return {"form": form, "item": task, **page}
 
     def values() -> dict[str, Any]:
@@ -447,10 +601,13 @@ def _budget(proposal: Proposal) -> Any:
     currency = g.tenant.currency
     donors = [(d.donor_id, d.donor.name) for d in proposal.call.donors]
     form = budget_line_form(donors, currency)
+    form.institute_id.choices = _choices_institutes(proposal, consortium_only=True,
+                                                    funded_only=True)
     line = _row(proposal, "budget", form)
     if line is not None:
         shares = {s.donor_id: s.amount for s in line.splits}
         _open_row(proposal, "budget", form, line, {
+            "institute_id": line.institute_id,
             "category": str(line.category), "description": line.description,
             "amount": money.to_decimal(line.amount, currency),
             **{f"split_{d}": money.to_decimal(shares.get(d, 0), currency)
@@ -473,7 +630,8 @@ def _budget(proposal: Proposal) -> Any:
                     asked=money.format_money(asked, currency),
                     amount=money.format_money(amount, currency)))
             else:
-                values = {"category": BudgetCategory(form.category.data),
+                values = {"institute_id": form.institute_id.data,
+                          "category": BudgetCategory(form.category.data),
                           "description": form.description.data, "amount": amount,
                           "splits": splits}
                 result = _add_section(
@@ -484,6 +642,8 @@ def _budget(proposal: Proposal) -> Any:
                 if not isinstance(result, dict):
                     return result
     return {**result, "donors": donors, "totals": services.budget_totals(proposal),
+            "groups": services.budget_groups(proposal),
+            "category_labels": {str(c.value): str(c.label) for c in form.category.choices},
             "split_fields": [getattr(form, f"split_{d}") for d, _n in donors],
             "budget_problems": services.budget_problems(proposal)}
 
@@ -492,7 +652,7 @@ def _travel(proposal: Proposal) -> Any:
     currency = g.tenant.currency
     form = TripForm()
     form.traveller_id.choices = [SelectChoice(m.id, m.name) for m in proposal.team]
-    form.origin_country.choices = form.destination_country.choices = _countries()
+    form.origin_country.choices = form.destination_country.choices = country_choices()
     trip = _row(proposal, "travel", form)
     fields = ("origin_country", "origin_city", "destination_country", "destination_city",
               "depart_on", "return_on", "purpose")

@@ -177,7 +177,7 @@ def _refuse(proposal: Proposal, t: Transition, by: Actor, roles: frozenset[Role]
     if proposal.status not in t.sources:
         raise IllegalTransition(_("“%(action)s” is not possible while the proposal is "
                                   "%(state)s.", action=_(t.label),
-                                  state=proposal.status.replace("_", " ")))
+                                  state=proposal.status_label))
     if isinstance(by, System):
         if not t.system:
             raise IllegalTransition(_("“%(action)s” needs a person's decision.",

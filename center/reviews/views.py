@@ -10,7 +10,6 @@ from __future__ import annotations
 from io import BytesIO
 from typing import Any
 
-from babel import Locale
 from flask import (
     Response,
     abort,
@@ -32,6 +31,7 @@ from wtforms import SelectChoice
 from center.auth.models import User
 from center.calls.models import Call
 from center.core import clock
+from center.core.countries import country_choices
 from center.core.db import db
 from center.core.money import format_money
 from center.core.pdf import render_pdf
@@ -108,9 +108,8 @@ def _delegate_donor() -> Donor | None:
 
 
 def _countries() -> list[tuple[str, str]]:
-    names = Locale("en").territories
-    return sorted(((code, name) for code, name in names.items()
-                   if len(code) == 2 and code.isalpha()), key=lambda c: c[1])
+    """ISO countries by name (the profile form adds its own blank "not given" choice)."""
+    return [(c.value, c.label) for c in country_choices() if c.value]
 
 
 # --- template helpers ---------------------------------------------------------------------

@@ -135,3 +135,15 @@ class SettingsForm(Form):
             if word and word.casefold() not in {s.casefold() for s in seen}:
                 seen.append(word)
         return seen
+
+
+class MergeInstituteForm(Form):
+    """Merge an unconfirmed institute into an existing one (after a confirmation page)."""
+
+    into = SelectField(_l("The same institute as"), coerce=int,
+                       validators=[DataRequired(message=_l("Choose the institute it "
+                                                           "duplicates."))])
+
+
+class ConfirmInstituteForm(Form):
+    """Confirm an applicant's institute as real."""

@@ -162,7 +162,7 @@ class ScreeningReport(TenantScoped, db.Model):
     def blockers(self) -> int:
         """How many findings keep the proposal from passing screening."""
         return (len(self.uncleared_hits) + len(self.failed_eligibility)
-                + (self.sensitive_status == CheckStatus.blocking))
+                + len(self.over_committed) + (self.sensitive_status == CheckStatus.blocking))
 
 
 class SanctionsHit(TenantScoped, db.Model):

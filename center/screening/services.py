@@ -31,6 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -222,8 +223,7 @@ def eligibility_checks(proposal: Proposal) -> list[dict[str, Any]]:
     add("call_open", submitted is not None and call.opens_at <= submitted < call.closes_at,
         submitted_at=submitted.isoformat() if submitted else None,
         closes_at=call.closes_at.isoformat())
-    outside = sorted({p.institute.country_code for p in proposal.partners}
-                     - set(call.eligible_countries))
+    outside = sorted(set(proposal.partner_countries) - set(call.eligible_countries))
     add("countries", bool(proposal.partners) and not outside, outside=outside)
     add("budget", proposal.total_budget <= call.budget_ceiling, total=proposal.total_budget,
         ceiling=call.budget_ceiling)
@@ -535,6 +535,18 @@ def pass_problems(proposal: Proposal) -> list[str]:
                           terms=", ".join(report.sensitive_terms)))
     for check in report.failed_eligibility:
         problems.append(describe_check(check))
+    for person in report.over_committed:
+        problems.append(_(
+            "%(name)s would work %(days)s days a year across the center's proposals, above "
+            "the limit of %(limit)d: request changes to the effort.", name=person["name"],
+            days=format_decimal(person["days_per_year"]),
+            limit=report.findings["effort"]["limit"]))
+    for partner in proposal.partners:  # live: an officer may confirm it after the report
+        if not partner.institute.verified:
+            problems.append(_(
+                "%(name)s was proposed by the applicant and is not confirmed: confirm it, or "
+                "merge it into the institute it duplicates, under “Institutes to confirm”.",
+                name=partner.institute.name))
     return problems
 
 
@@ -759,7 +771,7 @@ def request_concurrence(proposal: Proposal, *, by: workflow.Actor) -> list[Concu
     silent = bool(tenant.setting("negative_concurrence"))
     existing = {r.country_code for r in requests_of(proposal)}
     made = []
-    for code in proposal.countries:
+    for code in proposal.partner_countries:  # foreign collaborators' governments are not asked
         if code in existing:
             continue
         request = ConcurrenceRequest(proposal_id=proposal.id, country_code=code,
@@ -1101,7 +1113,7 @@ def _every_country_consents(proposal: Proposal, by: workflow.Actor,
     now = clock.now()
     asked = {r.country_code: r for r in requests_of(proposal)}
     problems = []
-    for code in proposal.countries:
+    for code in proposal.partner_countries:
         request = asked.get(code)
         if request is None:
             problems.append(_("%(country)s was not asked.", country=code))

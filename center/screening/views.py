@@ -37,12 +37,15 @@ from center.proposals import services as proposals
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
 from center.screening import bp, diagram, services
+from center.screening import institutes as institute_services
 from center.screening.forms import (
     BulkConfirmForm,
     BulkForm,
     ClearHitForm,
     ConcurrenceForm,
+    ConfirmInstituteForm,
     DecisionForm,
+    MergeInstituteForm,
     RefreshForm,
     SanctionsImportForm,
     SensitiveReviewForm,
@@ -63,7 +66,8 @@ from center.screening.permissions import (
     can_import_lists,
     can_screen,
 )
-from center.tenants.models import Role, country_name
+from center.tenants import services as tenants
+from center.tenants.models import Institute, Role, country_name
 from center.tenants.permissions import current_roles, roles
 
 #: How long a bulk decision's confirmation stays valid.
@@ -582,3 +586,73 @@ def screening_counts() -> dict[str, int]:
 
 
 bp.add_app_template_global(clock.now, "clock_now")
+
+
+# --- institutes proposed by applicants -----------------------------------------------------
+
+@bp.route("/<tenant>/screening/institutes")
+@roles(*READERS)
+def institutes():
+    """List the institutes applicants proposed, each with the existing ones it may be."""
+    candidates = tenants.institutes(verified_only=True)
+    rows = []
+    for institute in institute_services.unconfirmed():
+        matches = institute_services.likely_matches(institute, candidates)
+        form = MergeInstituteForm(formdata=None, prefix=f"m{institute.id}")
+        form.into.choices = [SelectChoice(0, "—")] + [
+            SelectChoice(m.institute.id, _label(m.institute)) for m in matches] + [
+            SelectChoice(i.id, _label(i)) for i in candidates
+            if i.id not in {m.institute.id for m in matches}]
+        rows.append((institute, matches, form, institute_services.reference_counts(institute)))
+    return render_template("screening/institutes.html", rows=rows,
+                           confirm_form=ConfirmInstituteForm(),
+                           reference_label=institute_services.reference_label)
+
+
+def _label(institute: Institute) -> str:
+    place = ", ".join(p for p in (institute.country_name, institute.city) if p)
+    return f"{institute.name} ({place})"
+
+
+@bp.route("/<tenant>/screening/institutes/<int:institute_id>/confirm", methods=["POST"])
+@roles(*READERS)
+def confirm_institute(institute_id: int):
+    institute = db.get_or_404(Institute, institute_id)
+    if ConfirmInstituteForm().validate_on_submit():
+        try:
+            institute_services.confirm(institute, by=current_user)
+        except institute_services.MergeRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is confirmed.", name=institute.name), "success")
+    return redirect(url_for("screening.institutes"))
+
+
+@bp.route("/<tenant>/screening/institutes/<int:institute_id>/merge", methods=["GET", "POST"])
+@roles(*READERS)
+def merge_institute(institute_id: int):
+    """Show what merging moves (GET, from the list's choice), then merge (POST)."""
+    duplicate = db.get_or_404(Institute, institute_id)
+    into_id = request.values.get("into", type=int) or request.values.get(
+        f"m{institute_id}-into", type=int)
+    if not into_id:
+        flash(_("Choose the institute it duplicates."), "error")
+        return redirect(url_for("screening.institutes"))
+    into = db.get_or_404(Institute, into_id)
+    form = ConfirmInstituteForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            institute_services.merge(duplicate, into, by=current_user)
+        except institute_services.MergeRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("screening.institutes"))
+        db.session.commit()
+        flash(_("%(old)s is merged into %(new)s.", old=duplicate.name, new=into.name),
+              "success")
+        return redirect(url_for("screening.institutes"))
+    return render_template("screening/merge_institute.html", duplicate=duplicate, into=into,
+                           form=form, counts=institute_services.reference_counts(duplicate),
+                           reference_label=institute_services.reference_label)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from wtforms import (
@@ -30,6 +29,7 @@ from wtforms.validators import (
 )
 
 from center.auth.forms import PASSWORD_RULES
+from center.core.countries import COUNTRY_REQUIRED, ISO_CODES
 from center.core.forms import Form
 from center.tenants.models import (
     INVITABLE_ROLES,
@@ -123,7 +123,8 @@ class InstituteForm(Form):
     name = StringField(_l("Name (Latin script)"), validators=[DataRequired(), Length(max=300)])
     local_name = StringField(_l("Name in its own script"), validators=[Optional(),
                                                                       Length(max=300)])
-    country_code = SelectField(_l("Country"))
+    country_code = SelectField(_l("Country"),
+                               validators=[DataRequired(message=_l("Choose a country."))])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=[
         SelectChoice(k.value, k.value.replace("_", " ").capitalize()) for k in InstituteKind])
@@ -139,17 +140,6 @@ class DonorForm(Form):
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
 
 
-def _territories() -> dict[str, str]:
-    return {code: name for code, name in Locale("en").territories.items()
-            if len(code) == 2 and code.isalpha()}
-
-
-def country_choices() -> list[SelectChoice]:
-    """ISO 3166 countries by English name, for selects."""
-    return sorted((SelectChoice(code, name) for code, name in _territories().items()),
-                  key=lambda c: c.label)
-
-
 def split_codes(text: str | None) -> list[str]:
     """Return the upper-cased codes of a list typed with spaces, commas or new lines."""
     return [c.upper() for c in re.split(r"[\s,;]+", text or "") if c]
@@ -157,8 +147,7 @@ def split_codes(text: str | None) -> list[str]:
 
 def iso_codes(form: Form, field: TextAreaField) -> None:
     """Refuse anything in a list of codes that is not an ISO 3166 alpha-2 country code."""
-    known = _territories()
-    unknown = [c for c in split_codes(field.data) if c not in known]
+    unknown = [c for c in split_codes(field.data) if c not in ISO_CODES]
     if unknown:
         raise ValidationError(ngettext(
             "%(codes)s is not an ISO 3166 country code.",
@@ -179,8 +168,8 @@ class VisaRuleForm(_SourcedRuleForm):
     """A pair rule: citizens of one country travelling to another."""
 
     rule_id = HiddenField()
-    citizenship = SelectField(_l("Citizens of"))
-    destination = SelectField(_l("Travelling to"))
+    citizenship = SelectField(_l("Citizens of"), validators=[COUNTRY_REQUIRED])
+    destination = SelectField(_l("Travelling to"), validators=[COUNTRY_REQUIRED])
     visa_required = BooleanField(_l("A visa is required"))
     invitation_required = BooleanField(_l("An invitation letter is required"))
 

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import SelectChoice
 
 from center.auth import services as accounts
+from center.core.countries import country_choices
 from center.core.db import all_tenants, db
 from center.core.pagination import paginate
 from center.tenants import bp, services, visas
@@ -24,7 +24,6 @@ from center.tenants.forms import (
     TenantForm,
     VisaRegimeForm,
     VisaRuleForm,
-    country_choices,
     split_codes,
 )
 from center.tenants.models import (
@@ -240,8 +239,8 @@ def _accept_signed_in(invitation: Invitation):  # noqa: ANN202
 @roles(Role.admin, Role.officer)
 def institutes():
     form = InstituteForm()
-    form.country_code.choices = [SelectChoice(c.code, c.name)
-                                 for c in services.partner_countries()]
+    # Any ISO country: foreign collaborators' institutes are outside the partner countries.
+    form.country_code.choices = country_choices()
     if form.validate_on_submit():
         try:
             services.add_institute(by=current_user, name=form.name.data,

@@ -204,18 +204,18 @@ def test_effort_counts_each_scientist_across_the_tenants_pending_proposals(
     applicant = people[Role.applicant]
     other = new_proposal(in_tenant, applicant)  # the same PI, 120 days over 24 months
     pi = next(m for m in other.team if m.role == "principal_investigator")
-    proposals.add_task(other, by=applicant, efforts={pi.id: 300}, title="Field work",
+    proposals.add_task(other, by=applicant, efforts={pi.id: 250}, title="Field work",
                        institute_id=in_tenant.a.institute_ids[0], start_month=1, end_month=12)
     submit(other, applicant)
     db.session.commit()
     person = _report(other).findings["effort"]["people"][0]
-    # (120 + 300) days over 24 months here, 120 over 24 months on the first proposal
-    assert (person["here"], person["days_per_year"]) == (210.0, 270.0)
-    assert person["over"] and person["percent"] == 123
+    # (120 + 250) days over 24 months here, 120 over 24 months on the first proposal
+    assert (person["here"], person["days_per_year"]) == (185.0, 245.0)
+    assert person["over"] and person["percent"] == 111
     assert person["elsewhere"][0]["proposal_id"] == submitted.id
     assert _report(other).over_committed == [person]
-    # Effort is flagged for the officer, never a blocker.
-    assert not any("effort" in p.lower() for p in services.pass_problems(other))
+    # Over the center's limit blocks screening (it used to pass with a note).
+    assert any("above the limit of 220" in p for p in services.pass_problems(other))
 
 
 @pytest.mark.parametrize(("here", "there", "same"), [

@@ -104,7 +104,7 @@ def test_check_answers_like_fire_without_changing_anything(in_screening: Proposa
                           roles=as_role(Role.applicant), reason="x") == [
         "Your role may not “Request changes”."]
     assert workflow.check(in_screening, "reject", by=officer, roles=as_role(Role.officer)
-                          ) == ["“Reject” is not possible while the proposal is screening."]
+                          ) == ["“Reject” is not possible while the proposal is in screening."]
     assert (in_screening.status, in_screening.version) == (S.screening, version)
     assert not db.session.dirty
 
