@@ -21,8 +21,9 @@ from center.calls.models import Call
 from center.core.db import db
 from center.proposals import services as proposals
 from center.proposals.models import Proposal, ProposalStatus
+from center.reviews import funded_split, funding
 from center.tenants import services as tenants
-from center.tenants.models import Institute, Role, Tenant
+from center.tenants.models import Donor, Institute, Role, Tenant
 from tests.support.states import put_in_state
 
 _RENDERED: dict[str, tuple[bytes, list[bytes]]] = {}
@@ -89,7 +90,23 @@ def approved_proposal(side, *, title: str = "Glacier melt and water security",  
     proposals.update_sections(proposal, "ip", by=applicant, expected_revision=None,
                               foreground_ip="joint", foreground_ip_terms=foreground_ip_terms,
                               publication_policy="Open access.")
-    put_in_state(proposal, ProposalStatus.approved, by=officer)
+    fund_as_asked(proposal, by=officer)
+    return proposal
+
+
+def fund_as_asked(proposal: Proposal, *, by: User,
+                  amounts: dict[int, int] | None = None) -> Proposal:
+    """Put ``proposal`` into funding and commit ``amounts`` ({donor id: minor units}; by
+    default what the budget asks of each donor), which approves it once they cover the
+    budget. Test set-up: the commitments are made as ``by``, above-asked confirmed."""
+    put_in_state(proposal, ProposalStatus.funding, by=by)
+    funding.open_funding(proposal)
+    if amounts is None:
+        amounts = funded_split.asked_by_donor(proposal)
+    for donor_id, amount in amounts.items():
+        if amount:
+            funding.commit(proposal, db.session.get(Donor, donor_id), amount, by=by,
+                           above_asked=True)
     return proposal
 
 
