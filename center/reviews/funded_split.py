@@ -110,11 +110,13 @@ def needs_confirmation(proposal: Proposal) -> bool:
 def proposed_split(proposal: Proposal) -> Split:
     """A re-split of the lines between the committing donors, exact to the minor unit.
 
-    Each donor's asked shares are scaled to its commitment (a donor that asked nothing
-    starts in proportion to the lines' amounts), then lines and donors are balanced in turn
-    (iterative proportional fitting) until every line adds up to its amount and every donor
-    to its commitment. Rounding: each donor's remainder goes on its largest line; the few
-    minor units a line is then off are moved between lines within one donor's column.
+    A donor that committed exactly what it was asked keeps its asked shares. What is left of
+    each line goes to the other committing donors: each one's asked shares scaled to its
+    commitment (a donor that asked nothing starts in proportion to the lines), then lines
+    and donors balanced in turn (iterative proportional fitting) until every line adds up
+    to its amount and every donor to its commitment. Rounding: each donor's remainder goes
+    on its largest line; the few minor units a line is then off are moved between lines
+    within one donor's column.
     """
     lines = _lines(proposal)
     committed = committed_by_donor(proposal)
@@ -124,7 +126,23 @@ def proposed_split(proposal: Proposal) -> Split:
                            "split yet."))
     asked = asked_split(proposal)
     asked_total = asked_by_donor(proposal)
-    donors = sorted(committed)
+    kept = sorted(d for d in committed if asked_total.get(d) == committed[d])
+    result = {(line.id, d): asked[line.id].get(d, 0) for line in lines for d in kept}
+    donors = sorted(d for d in committed if d not in kept)
+    left = {line.id: line.amount - sum(asked[line.id].get(d, 0) for d in kept)
+            for line in lines}
+    if donors:
+        result.update(_fit(lines, left, donors, committed, asked, asked_total))
+    return {line.id: {d: result[line.id, d] for d in sorted(committed)
+                      if result[line.id, d] > 0} for line in lines}
+
+
+def _fit(lines: list[BudgetLine], left: dict[int, int], donors: list[int],
+         committed: dict[int, int], asked: Split, asked_total: dict[int, int]
+         ) -> dict[tuple[int, int], int]:
+    """Share ``left`` ({line id: minor units}) between ``donors`` so that each gets exactly
+    its commitment, starting from the asked shapes (see `proposed_split`)."""
+    total = sum(committed[d] for d in donors)
     cells: dict[tuple[int, int], float] = {}
     for line in lines:
         for d in donors:
@@ -135,35 +153,34 @@ def proposed_split(proposal: Proposal) -> Split:
                 base = even
             # A trace of the even share lets a line that only non-committing donors were
             # asked to fund find money elsewhere.
-            cells[line.id, d] = base + even * 1e-6
+            cells[line.id, d] = base + even * 1e-6 if left[line.id] > 0 else 0.0
     for _round in range(500):
         for line in lines:
             row = sum(cells[line.id, d] for d in donors)
             for d in donors:
-                cells[line.id, d] *= line.amount / row
+                cells[line.id, d] = cells[line.id, d] * left[line.id] / row if row else 0.0
         worst = 0.0
         for d in donors:
             column = sum(cells[line.id, d] for line in lines)
             worst = max(worst, abs(column - committed[d]))
             for line in lines:
                 cells[line.id, d] *= committed[d] / column
-        if worst < 0.01:
+        if worst < 0.001:
             break
     result = {(line.id, d): math.floor(cells[line.id, d]) for line in lines for d in donors}
     for d in donors:
         largest = max(lines, key=lambda line: (cells[line.id, d], line.amount, -line.id))
         result[largest.id, d] += committed[d] - sum(result[line.id, d] for line in lines)
-    _balance_lines(result, lines, donors)
-    return {line.id: {d: result[line.id, d] for d in donors if result[line.id, d] > 0}
-            for line in lines}
+    _balance_lines(result, lines, left, donors)
+    return result
 
 
 def _balance_lines(result: dict[tuple[int, int], int], lines: list[BudgetLine],
-                   donors: list[int]) -> None:
+                   left: dict[int, int], donors: list[int]) -> None:
     """Move minor units between lines, within each donor's column, until every line adds up
-    to its amount (the donors' totals do not change)."""
+    to what is ``left`` of it (the donors' totals do not change)."""
     def off(line: BudgetLine) -> int:
-        return sum(result[line.id, d] for d in donors) - line.amount
+        return sum(result[line.id, d] for d in donors) - left[line.id]
 
     while True:
         over = next((line for line in lines if off(line) > 0), None)

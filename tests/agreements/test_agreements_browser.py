@@ -61,7 +61,7 @@ def test_the_agreements_of_a_call_are_issued_in_one_batch_with_progress(page,
     side = world.a
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, side.emails["admin"], PASSWORD)
-    page.goto(f"/{side.slug}/calls/{side.ids['call_id']}/agreements")
+    page.goto(f"/{side.slug}/calls/{side.ids['agreements_call_id']}/agreements")
     assert "Glacier melt and water security" in page.get_by_role("table").inner_text()
     screenshot(page, "agreements-batch-confirm")
     page.get_by_role("button", name="Issue 1 agreement").click()

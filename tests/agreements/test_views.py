@@ -258,7 +258,7 @@ def test_clause_pages_and_the_example_pdf_are_for_administrators(stage: Stage, l
 
 def test_batch_issuing_runs_as_a_job_over_every_approved_proposal(stage: Stage,
                                                                   login) -> None:
-    call_id = stage.world.a.ids["call_id"]
+    call_id = stage.world.a.ids["agreements_call_id"]
     with stage.scene():
         approved_proposal(stage.world.a, title="Second approved proposal")
     with stage.scene():

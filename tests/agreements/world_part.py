@@ -25,6 +25,7 @@ from center.reviews import funded_split, funding
 from center.tenants import services as tenants
 from center.tenants.models import Donor, Institute, Role, Tenant
 from tests.support.states import put_in_state
+from tests.world import open_call
 
 _RENDERED: dict[str, tuple[bytes, list[bytes]]] = {}
 
@@ -39,6 +40,17 @@ def memoised_render(context: dict[str, Any], letters: Sequence[dict[str, Any]]
     return _RENDERED[key]
 
 
+def agreements_call(side) -> Call:  # noqa: ANN001
+    """The side's call for the approved proposals of these tests, apart from the world's
+    call so that their commitments do not count in other modules' funding tests."""
+    if "agreements_call_id" not in side.ids:
+        world_call = db.session.get(Call, side.ids["call_id"])
+        call = open_call(donor_ids=side.donor_ids, countries=world_call.eligible_countries,
+                         title="Climate and water, funded projects")
+        side.ids["agreements_call_id"] = call.id
+    return db.session.get(Call, side.ids["agreements_call_id"])
+
+
 def approved_proposal(side, *, title: str = "Glacier melt and water security",  # noqa: ANN001
                       pi_name: str = "Aigerim Nurlanovna", trips: int = 1,
                       korean_partner: bool = False, foreground_ip_terms: str = "",
@@ -50,8 +62,7 @@ def approved_proposal(side, *, title: str = "Glacier melt and water security",  
     """
     applicant = db.session.get(User, side.user_ids[Role.applicant])
     officer = db.session.get(User, side.user_ids[Role.officer])
-    proposal = proposals.start_proposal(db.session.get(Call, side.ids["call_id"]),
-                                        by=applicant)
+    proposal = proposals.start_proposal(agreements_call(side), by=applicant)
     lead, partner = (db.session.get(Institute, i) for i in side.institute_ids)
     proposals.add_partner(proposal, lead, lead=True, by=applicant)
     proposals.add_partner(proposal, partner, lead=False, by=applicant)
