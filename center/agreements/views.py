@@ -368,6 +368,11 @@ def countersign(agreement_id: int):
 
 # --- the funded split ------------------------------------------------------------------------
 
+def _int(value: str | None) -> int:
+    """A version number from a hidden field; -1 (never a version) for anything else."""
+    return int(value) if value and value.isdigit() and len(value) < 10 else -1
+
+
 CATEGORY_NAMES = {
     BudgetCategory.personnel: _l("Personnel"), BudgetCategory.equipment: _l("Equipment"),
     BudgetCategory.materials: _l("Materials"), BudgetCategory.travel: _l("Travel"),
@@ -399,7 +404,7 @@ def confirm_split(proposal_id: int):
         try:
             funded_split.confirm_split(proposal, form.split(), by=current_user,
                                        tenant=g.tenant,
-                                       expected_version=int(form.version.data or -1))
+                                       expected_version=_int(form.version.data))
             db.session.commit()
         except funded_split.StaleSplit as exc:
             db.session.rollback()

@@ -291,6 +291,8 @@ def test_a_split_confirmed_from_a_stale_page_is_refused_with_409(five: Five, log
     response = client.post(five.url, data=_form(five, changed, version))
     assert response.status_code == 409
     assert "Your figures are still in the form" in response.get_data(as_text=True)
+    forged = client.post(five.url, data={**_form(five, changed, version), "version": "x9"})
+    assert forged.status_code == 409
     with five.ctx() as proposal:
         assert funded_split.confirmed_split(proposal) == split
         assert funding.funding_row(proposal).split_confirmed_by_id == (
