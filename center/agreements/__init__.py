@@ -11,7 +11,7 @@ NAV = [("agreements.index", _l("Agreements"), (Role.admin, Role.officer))]
 PROPOSAL_PANELS = ["agreements/_proposal_panel.html"]
 DASHBOARD_PANELS = {
     Role.admin: ["dashboard/_admin_agreements.html"],
-    Role.applicant: ["dashboard/_party_agreements.html"],
+    Role.signatory: ["dashboard/_party_agreements.html"],
     Role.reviewer: ["dashboard/_party_agreements.html"],
 }
 

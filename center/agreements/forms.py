@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -15,12 +17,24 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from center.agreements import clauses as clause_lib
+from center.calls.forms import MoneyField, amount_text
 from center.core import money
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
+
+if TYPE_CHECKING:
+    from center.proposals.models import BudgetLine
+    from center.tenants.models import Donor
 
 
 class ProposalActionForm(Form):
@@ -47,6 +61,61 @@ class CountersignForm(Form):
     typed_name = StringField(_l("Your full name"),
                              description=_l("Countersigning makes the project active."),
                              validators=[DataRequired(), Length(min=2, max=200)])
+
+
+_ZERO = re.compile(r"[\s0.,\u00a0\u202f'’-]*")
+
+
+class ShareField(MoneyField):
+    """A donor's share of one budget line: an amount, or nothing (blank or zero)."""
+
+    def pre_validate(self, form: Any) -> None:
+        try:
+            super().pre_validate(form)
+        except StopValidation:
+            if (self.data or "").strip() and _ZERO.fullmatch(self.data) and "0" in self.data:
+                self.minor = 0
+                return
+            raise
+
+
+class FundedSplitForm(Form):
+    """The officer's re-split of the budget lines between the funding donors; one share
+    field per line and donor. Build it with `FundedSplitForm.build`."""
+
+    #: The version of the proposal's funding row the page showed.
+    version = HiddenField()
+
+    @staticmethod
+    def field_name(line_id: int, donor_id: int) -> str:
+        return f"share_{line_id}_{donor_id}"
+
+    @classmethod
+    def build(cls, lines: Sequence[BudgetLine], donors: Sequence[Donor],
+              currency: str) -> FundedSplitForm:
+        fields = {cls.field_name(line.id, d.id): ShareField(
+            _l("%(donor)s's share of “%(line)s”", donor=d.name, line=line.description),
+            currency=currency, validators=[Optional()])
+            for line in lines for d in donors}
+        form = type("TenantFundedSplitForm", (cls,), fields)()
+        form.lines, form.donors, form.currency = list(lines), list(donors), currency
+        return form
+
+    def share(self, line_id: int, donor_id: int) -> Any:
+        return self[self.field_name(line_id, donor_id)]
+
+    def load(self, split: dict[int, dict[int, int]], version: int) -> None:
+        for line in self.lines:
+            for d in self.donors:
+                amount = split.get(line.id, {}).get(d.id, 0)
+                text = amount_text(amount, self.currency) if amount else ""
+                self.share(line.id, d.id).data = text
+        self.version.data = str(version)
+
+    def split(self) -> dict[int, dict[int, int]]:
+        """The shares typed, in minor units (blank counts as nothing)."""
+        return {line.id: {d.id: self.share(line.id, d.id).minor or 0 for d in self.donors}
+                for line in self.lines}
 
 
 class BatchForm(Form):

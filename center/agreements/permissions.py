@@ -1,8 +1,12 @@
 """Who may see, generate, issue, acknowledge and countersign agreements.
 
-The lead institute acknowledges through an applicant of the proposal; a donor through a
-donor reviewer of the tenant acting for that donor. Nobody acknowledges for a party on
-someone else's behalf, administrators included.
+The lead institute acknowledges through an authorised signatory of that institute (a
+membership with role signatory and the institute), not through the applicants; a donor
+through one of its delegates (`DonorDelegate`) who has no conflict of interest with the
+proposal. Nobody acknowledges for a party on someone else's behalf, administrators included.
+
+Conflicts of interest are the reviews module's rule (`center.reviews.funding`), applied here
+because an acknowledgement is a later step of the same proposal.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from center.auth.models import User
 from center.core.db import db
 from center.proposals.models import Proposal, ProposalStatus
 from center.proposals.permissions import is_applicant_of
+from center.reviews.funding import is_conflicted
+from center.reviews.models import DonorDelegate
 from center.tenants.models import Membership, Role
 
 #: A proposal whose agreement may be (re)generated: approved, or issued and not yet active.
@@ -29,6 +35,25 @@ def reviewer_donor_ids(user: User) -> set[int]:
         Membership.user_id == user.id, Membership.role == Role.reviewer)))
 
 
+def delegate_donor_ids(user: User) -> set[int]:
+    """The donors ``user`` is a delegate of: a reviewer for the donor named to speak for it."""
+    return set(db.session.scalars(select(DonorDelegate.donor_id).where(
+        DonorDelegate.user_id == user.id,
+        DonorDelegate.donor_id.in_(select(Membership.donor_id).where(
+            Membership.user_id == user.id, Membership.role == Role.reviewer)))))
+
+
+def signatory_institute_ids(user: User) -> set[int]:
+    """The institutes ``user`` is an authorised signatory of in the tenant in scope."""
+    return set(db.session.scalars(select(Membership.institute_id).where(
+        Membership.user_id == user.id, Membership.role == Role.signatory)))
+
+
+def is_lead_signatory(user: User, agreement: Agreement) -> bool:
+    lead = agreement.proposal.lead
+    return lead is not None and lead.institute_id in signatory_institute_ids(user)
+
+
 def can_manage(roles: frozenset[Role]) -> bool:
     """Administrators generate, issue, countersign and edit the clauses."""
     return Role.admin in roles
@@ -36,6 +61,12 @@ def can_manage(roles: frozenset[Role]) -> bool:
 
 def can_generate(proposal: Proposal, roles: frozenset[Role]) -> bool:
     return can_manage(roles) and proposal.status in GENERATABLE_STATES
+
+
+def can_confirm_split(proposal: Proposal, roles: frozenset[Role]) -> bool:
+    """Officers and administrators confirm how the budget lines are shared between the
+    donors that committed, until the agreement is countersigned."""
+    return bool(roles & {Role.admin, Role.officer}) and proposal.status in GENERATABLE_STATES
 
 
 def can_issue(agreement: Agreement, roles: frozenset[Role]) -> bool:
@@ -57,7 +88,10 @@ def can_view(user: User, agreement: Agreement, roles: frozenset[Role]) -> bool:
         return False
     if Role.applicant in roles and is_applicant_of(user, agreement.proposal):
         return True
-    return Role.reviewer in roles and bool(reviewer_donor_ids(user) & set(agreement.donor_ids))
+    if Role.signatory in roles and is_lead_signatory(user, agreement):
+        return True
+    return (Role.reviewer in roles and bool(reviewer_donor_ids(user) & set(agreement.donor_ids))
+            and not is_conflicted(user, agreement.proposal))
 
 
 def can_download_letters(user: User, agreement: Agreement, roles: frozenset[Role]) -> bool:
@@ -71,11 +105,11 @@ def can_download_letters(user: User, agreement: Agreement, roles: frozenset[Role
 def parties_of(user: User, agreement: Agreement) -> list[tuple[Party, int | None]]:
     """The parties ``user`` may acknowledge ``agreement`` for, acknowledged or not."""
     parties: list[tuple[Party, int | None]] = []
-    held = set(db.session.scalars(select(Membership.role).where(Membership.user_id == user.id)))
-    if Role.applicant in held and is_applicant_of(user, agreement.proposal):
+    if is_lead_signatory(user, agreement):
         parties.append((Party.lead_institute, None))
-    donors = reviewer_donor_ids(user)
-    parties += [(Party.donor, d) for d in agreement.donor_ids if d in donors]
+    donors = delegate_donor_ids(user) & set(agreement.donor_ids)
+    if donors and not is_conflicted(user, agreement.proposal):
+        parties += [(Party.donor, d) for d in agreement.donor_ids if d in donors]
     return parties
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from babel import Locale
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,6 +48,9 @@ from center.core.notifications import send_email
 from center.extensions import current_storage
 from center.proposals import workflow
 from center.proposals.models import BudgetCategory, Proposal, ProposalStatus
+from center.reviews import funded_split
+from center.reviews.funding import conflict_checker, conflict_reasons
+from center.reviews.models import DonorDelegate
 from center.tenants.models import Donor, Membership, Role, Tenant
 
 
@@ -176,15 +180,21 @@ def reference_for(proposal: Proposal, tenant: Tenant) -> str:
     return f"{prefix}-{year}-{proposal.id:04d}"
 
 
-def proposal_facts(proposal: Proposal, tenant: Tenant) -> dict[str, Any]:
-    """Return what an agreement says about ``proposal``, as plain data."""
+def proposal_facts(proposal: Proposal, tenant: Tenant,
+                   split: dict[int, dict[int, int]]) -> dict[str, Any]:
+    """Return what an agreement says about ``proposal``, as plain data.
+
+    ``split`` is the funded split ({line id: {donor id: minor units}}, see
+    `center.reviews.funded_split`): the donors, their amounts, the budget tables and the
+    payment schedule all come from it, never from the split the applicants asked for.
+    """
     call_order = {cd.donor_id: i for i, cd in enumerate(proposal.call.donors)}
     shares: dict[int, int] = {}
     donors: dict[int, Donor] = {}
-    for line in proposal.budget_lines:
-        for split in line.splits:
-            shares[split.donor_id] = shares.get(split.donor_id, 0) + split.amount
-            donors[split.donor_id] = split.donor
+    for line_shares in split.values():
+        for donor_id, amount in line_shares.items():
+            shares[donor_id] = shares.get(donor_id, 0) + amount
+            donors.setdefault(donor_id, db.session.get(Donor, donor_id))
     funding = sorted((d for d, amount in shares.items() if amount > 0),
                      key=lambda d: (call_order.get(d, len(call_order)), d))
     pi = next((m for m in proposal.team if m.role == "principal_investigator"), None)
@@ -210,8 +220,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant) -> dict[str, Any]:
                     "country": _country(donors[d].country_code), "amount": shares[d]}
                    for d in funding],
         "lines": [{"category": str(line.category), "description": line.description,
-                   "amount": line.amount,
-                   "splits": {s.donor_id: s.amount for s in line.splits}}
+                   "amount": line.amount, "splits": dict(split.get(line.id, {}))}
                   for line in proposal.budget_lines],
         "trips": [{"id": t.id, "traveller": t.traveller.name,
                    "citizenship": _country(t.traveller.citizenship),
@@ -400,10 +409,18 @@ def prepare_agreement(proposal: Proposal, tenant: Tenant) -> Prepared:
                              f"this one is {state}.")
     if not proposal.budget_lines:
         raise AgreementError("The proposal has no budget: there is nothing to fund.")
+    split = funded_split.confirmed_split(proposal)
+    if split is None:
+        if funded_split.needs_confirmation(proposal):
+            raise AgreementError(_(
+                "The donors' commitments differ from the split the budget asked for. Confirm "
+                "how the budget lines are shared between the funding donors first."))
+        raise AgreementError(_("No donor commitments are recorded for this proposal, so the "
+                               "agreement has no funding to state."))
     number = (db.session.scalar(select(func.max(Agreement.number))
                                 .where(Agreement.proposal_id == proposal.id)) or 0) + 1
     clauses = current_clauses()
-    context = assemble(proposal_facts(proposal, tenant), clauses,
+    context = assemble(proposal_facts(proposal, tenant, split), clauses,
                        reference=reference_for(proposal, tenant), version=number,
                        generated_on=clock.now().date().isoformat())
     return Prepared(proposal, number, context, letter_contexts(context),
@@ -511,25 +528,74 @@ def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], t
     _tell_issued(agreement, tenant)
 
 
+def lead_signatories(agreement: Agreement) -> list[User]:
+    """The authorised signatories of the agreement's lead institute."""
+    lead = agreement.proposal.lead
+    if lead is None:
+        return []
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.role == Role.signatory, Membership.institute_id == lead.institute_id)
+        .order_by(User.name, User.id)))
+
+
+def donor_delegates(agreement: Agreement, donor_id: int) -> list[User]:
+    """The delegates of a funding donor who may acknowledge (no conflict of interest)."""
+    users = list(db.session.scalars(
+        select(User).join(DonorDelegate, DonorDelegate.user_id == User.id)
+        .join(Membership, (Membership.user_id == User.id) & (Membership.role == Role.reviewer)
+              & (Membership.donor_id == DonorDelegate.donor_id))
+        .where(DonorDelegate.donor_id == donor_id).order_by(User.name, User.id)))
+    checker = conflict_checker(agreement.proposal.call, users)
+    return [u for u in users if not conflict_reasons(u, agreement.proposal, checker)]
+
+
+@dataclass
+class Outstanding:
+    """A party that has still to acknowledge, and who can do it for it."""
+
+    party: Party
+    donor_id: int | None
+    name: str
+    people: list[User]
+
+
+def outstanding(agreement: Agreement) -> list[Outstanding]:
+    """Who still has to acknowledge ``agreement``: the lead institute through a signatory,
+    each funding donor through a delegate."""
+    names = {int(d["donor_id"]): d["name"] for d in agreement.donor_shares}
+    lead = agreement.proposal.lead
+    result = []
+    for party, donor_id in agreement.missing_parties:
+        if party == Party.lead_institute:
+            result.append(Outstanding(party, None, lead.institute.name if lead else "",
+                                      lead_signatories(agreement)))
+        else:
+            result.append(Outstanding(party, donor_id, names.get(donor_id, ""),
+                                      donor_delegates(agreement, donor_id)))
+    return result
+
+
 def _tell_issued(agreement: Agreement, tenant: Tenant) -> None:
+    """Ask the lead institute's signatories and the funding donors' delegates to acknowledge;
+    tell the applicants the agreement is out."""
     proposal = agreement.proposal
     url = external_url("agreements.show", tenant=tenant.slug, agreement_id=agreement.id)
+    subject = f"Agreement {agreement.reference} issued for your acknowledgement"
+    asked: dict[str, str] = {}
+    for item in outstanding(agreement):
+        for person in item.people:
+            asked.setdefault(person.email, item.name)
+    for email, party in sorted(asked.items()):
+        send_email(email, subject, "agreement_issued", tenant_id=tenant.id,
+                   agreement=agreement, proposal=proposal, party=party, url=url,
+                   tenant=tenant)
     applicants = {proposal.owner.email} | {c.email for c in proposal.collaborators
                                            if c.accepted_at}
-    reviewers = db.session.execute(
-        select(User.email, Donor.name).join(Membership, Membership.user_id == User.id)
-        .join(Donor, Donor.id == Membership.donor_id)
-        .where(Membership.role == Role.reviewer, Membership.donor_id.in_(agreement.donor_ids))
-    ).all()
-    subject = f"Agreement {agreement.reference} issued for your acknowledgement"
-    for email in sorted(applicants):
-        send_email(email, subject, "agreement_issued", tenant_id=tenant.id,
-                   agreement=agreement, proposal=proposal, party="the lead institute",
+    for email in sorted(applicants - set(asked)):
+        send_email(email, f"Agreement {agreement.reference} issued", "agreement_issued",
+                   tenant_id=tenant.id, agreement=agreement, proposal=proposal, party=None,
                    url=url, tenant=tenant)
-    for email, donor_name in sorted(reviewers):
-        send_email(email, subject, "agreement_issued", tenant_id=tenant.id,
-                   agreement=agreement, proposal=proposal, party=donor_name, url=url,
-                   tenant=tenant)
 
 
 def acknowledge(agreement: Agreement, *, by: User, party: Party, donor_id: int | None,

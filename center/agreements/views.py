@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +21,13 @@ from center.agreements.forms import (
     AcknowledgeForm,
     BatchForm,
     CountersignForm,
+    FundedSplitForm,
     ProposalActionForm,
     clause_form_for,
 )
 from center.agreements.models import (
     Agreement,
+    AgreementStatus,
     ClauseTemplate,
     InvitationLetter,
     Party,
@@ -38,13 +41,17 @@ from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
 from center.extensions import current_storage, limit
 from center.proposals import workflow
-from center.proposals.models import Proposal
+from center.proposals.models import BudgetCategory, Proposal
 from center.proposals.permissions import can_view as can_view_proposal
+from center.reviews import funded_split
+from center.reviews.funding import funding_row
 from center.tenants.models import Donor, Role
 from center.tenants.permissions import current_roles, roles
 
 STAFF = (Role.admin, Role.officer)
-PARTIES = (Role.applicant, Role.reviewer)
+#: Who may act as a party: the lead institute's signatories, donors' delegates (reviewers);
+#: applicants read the agreements of their proposals.
+PARTIES = (Role.applicant, Role.reviewer, Role.signatory)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -96,13 +103,54 @@ def agreement_panel(proposal: Proposal) -> dict[str, Any] | None:
     held = current_roles()
     versions = [a for a in services.versions_of(proposal)
                 if permissions.can_view(current_user, a, held)]
+    split = funded_split.confirmed_split(proposal)
     return {
         "versions": versions,
-        "can_generate": permissions.can_generate(proposal, held),
+        "funded": _funded_by_donor(split) if split else [],
+        "needs_split": funded_split.needs_confirmation(proposal),
+        "can_confirm_split": permissions.can_confirm_split(proposal, held),
+        "can_generate": permissions.can_generate(proposal, held) and split is not None,
         "can_issue": {a.id for a in versions if permissions.can_issue(a, held)},
         "form": ProposalActionForm(formdata=None, version=proposal.version),
         "pending": {a.id: permissions.pending_for(current_user, a) for a in versions},
     }
+
+
+def _funded_by_donor(split: dict[int, dict[int, int]]) -> list[tuple[Donor, int]]:
+    totals: dict[int, int] = {}
+    for shares in split.values():
+        for donor_id, amount in shares.items():
+            totals[donor_id] = totals.get(donor_id, 0) + amount
+    return sorted(((db.session.get(Donor, d), a) for d, a in totals.items() if a),
+                  key=lambda item: (-item[1], item[0].name))
+
+
+@bp.app_template_global()
+def committed_amounts(proposal: Proposal) -> dict[int, int] | None:
+    """{donor id: committed} once ``proposal`` is approved through commitments, else None.
+
+    The proposal page shows these next to what the budget asked of each donor.
+    """
+    funding = funding_row(proposal)
+    if funding is None or funding.approved_at is None:
+        return None
+    return funded_split.committed_by_donor(proposal)
+
+
+AGREEMENT_STATUS_LABELS = {AgreementStatus.draft: _l("draft"),
+                           AgreementStatus.issued: _l("issued"),
+                           AgreementStatus.superseded: _l("superseded")}
+
+
+@bp.app_template_global()
+def agreement_status_label(status: str) -> str:
+    return str(AGREEMENT_STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_global()
+def donor_name(donor_id: int) -> str:
+    donor = db.session.get(Donor, donor_id)
+    return donor.name if donor is not None else ""
 
 
 @bp.app_template_global()
@@ -165,6 +213,7 @@ def show(agreement_id: int):
         can_countersign=permissions.can_countersign(agreement, held),
         can_letters=permissions.can_download_letters(current_user, agreement, held),
         countersign=CountersignForm(formdata=None, version=agreement.proposal.version),
+        outstanding=services.outstanding(agreement) if agreement.status == "issued" else [],
         action=ProposalActionForm(formdata=None, version=agreement.proposal.version),
         donors={d.id: d for d in db.session.scalars(select(Donor))},
     )
@@ -315,6 +364,71 @@ def countersign(agreement_id: int):
     else:
         flash(_("Countersigned: the project is now active."), "success")
     return _back_to(agreement)
+
+
+# --- the funded split ------------------------------------------------------------------------
+
+def _int(value: str | None) -> int:
+    """A version number from a hidden field; -1 (never a version) for anything else."""
+    return int(value) if value and value.isdigit() and len(value) < 10 else -1
+
+
+CATEGORY_NAMES = {
+    BudgetCategory.personnel: _l("Personnel"), BudgetCategory.equipment: _l("Equipment"),
+    BudgetCategory.materials: _l("Materials"), BudgetCategory.travel: _l("Travel"),
+    BudgetCategory.subcontracts: _l("Subcontracts"), BudgetCategory.overhead: _l("Overhead"),
+}
+
+
+@bp.route("/<tenant>/proposals/<int:proposal_id>/funded-split", methods=["GET", "POST"])
+@roles(*STAFF)
+def confirm_split(proposal_id: int):
+    """Show asked against committed; confirm how the lines are shared between the donors."""
+    proposal = get_proposal_or_404(proposal_id)
+    funding = funding_row(proposal)
+    if funding is None or funding.approved_at is None:
+        abort(404)
+    if not permissions.can_confirm_split(proposal, current_roles()):
+        abort(403)
+    committed = funded_split.committed_by_donor(proposal)
+    donors = sorted((db.session.get(Donor, d) for d in committed),
+                    key=lambda d: (-committed[d.id], d.name))
+    lines = sorted(proposal.budget_lines, key=lambda line: line.id)
+    form = FundedSplitForm.build(lines, donors, g.tenant.currency)
+    status = 200
+    if request.method == "GET" and not form.restored:
+        start = (None if request.args.get("proposed")
+                 else funded_split.confirmed_split(proposal))
+        form.load(start or funded_split.proposed_split(proposal), funding.version)
+    elif form.validate_on_submit():
+        try:
+            funded_split.confirm_split(proposal, form.split(), by=current_user,
+                                       tenant=g.tenant,
+                                       expected_version=_int(form.version.data))
+            db.session.commit()
+        except funded_split.StaleSplit as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            form.version.data = str(funding_row(proposal).version)
+            status = 409
+        except (funded_split.SplitError, StaleDataError, IntegrityError) as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc) if isinstance(exc, funded_split.SplitError) else _(
+                "Someone confirmed the split at the same moment. Check it and confirm again."))
+            status = 409 if not isinstance(exc, funded_split.SplitError) else 422
+        else:
+            flash(_("The funded split of “%(title)s” is confirmed; the agreement states it.",
+                    title=proposal.title), "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    else:
+        status = 422 if request.method == "POST" else 200
+    differences, _lines = funded_split.comparison(proposal, {})
+    return render_template(
+        "agreements/funded_split.html", proposal=proposal, form=form, lines=lines,
+        donors=donors, differences=differences, funding=funding,
+        asked=funded_split.asked_split(proposal), currency=g.tenant.currency,
+        category_names=CATEGORY_NAMES,
+        confirmed=funded_split.confirmed_split(proposal) is not None), status
 
 
 # --- clauses -------------------------------------------------------------------------------

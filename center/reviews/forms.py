@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -249,6 +250,11 @@ class DecisionForm(Form):
 
 class CommitForm(Form):
     """A donor's commitment to one proposal. Build it with `CommitForm.build`."""
+
+    #: Shown once a commitment above what the budget asks of the donor was refused.
+    above_asked = BooleanField(_l("Yes, commit more than the budget asks of this donor."))
+    #: Set by the view when the amount was refused for being above what was asked.
+    asked_more = False
 
     @classmethod
     def build(cls, currency: str, *, prefix: str = "") -> CommitForm:

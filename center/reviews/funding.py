@@ -32,17 +32,23 @@ from center.core.money import format_money
 from center.core.notifications import send_email
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
+from center.reviews import funded_split
 from center.reviews.models import (
+    Assignment,
+    AssignmentStatus,
     DonorBudget,
     DonorDelegate,
     FundingCommitment,
     ProposalFunding,
+    ReviewerProfile,
 )
 from center.reviews.permissions import FUNDING_STATES, can_fund_call
 from center.reviews.services import (
+    ConflictChecker,
     _applicant_emails,
     _tenant,
     ranking,
+    round_for,
 )
 from center.tenants.models import Donor, Membership, Role
 
@@ -55,6 +61,47 @@ class FundingError(Exception):
 
 class OverCommitment(FundingError):
     pass
+
+
+class AboveAsked(FundingError):
+    """The donor would commit more than the budget asks of it: the delegate must confirm."""
+
+
+class ConflictOfInterest(FundingError):
+    """The person declared, or is known to have, a conflict of interest with the proposal."""
+
+
+# --- conflicts of interest ------------------------------------------------------------------
+
+def conflict_reasons(user: User, proposal: Proposal,
+                     checker: ConflictChecker | None = None) -> list[str]:
+    """Why ``user`` may take no part in funding or acknowledging ``proposal`` (empty: none).
+
+    A conflict the user declared on an assignment to the proposal, or one the reviewers'
+    conflict rules detect (`ConflictChecker`: applies in it, works at or applied with one of
+    its institutes, lists one of its people, nationality rule). Pass ``checker`` to reuse its
+    look-ups over several proposals of one call.
+    """
+    declared = db.session.scalar(select(Assignment).where(
+        Assignment.proposal_id == proposal.id, Assignment.reviewer_id == user.id,
+        Assignment.status == AssignmentStatus.conflict))
+    reasons = [_("Declared a conflict of interest: %(reason)s",
+                 reason=declared.conflict_reason)] if declared is not None else []
+    if checker is None:
+        checker = conflict_checker(proposal.call, [user])
+    return reasons + checker(proposal, user)
+
+
+def conflict_checker(call: Call, users: list[User]) -> ConflictChecker:
+    """A conflict checker for ``users`` on the proposals of ``call``."""
+    ids = [u.id for u in users]
+    profiles = {p.user_id: p for p in db.session.scalars(
+        select(ReviewerProfile).where(ReviewerProfile.user_id.in_(ids)))} if ids else {}
+    return ConflictChecker(round_for(call), profiles)
+
+
+def is_conflicted(user: User, proposal: Proposal) -> bool:
+    return bool(conflict_reasons(user, proposal))
 
 
 # --- delegates ----------------------------------------------------------------------------
@@ -188,17 +235,22 @@ def funding_calls(donor: Donor | None) -> list[Call]:
     return [c for c in calls if can_fund_call(donor, c)]
 
 
-def funding_board(call: Call, *, donor: Donor | None) -> list[BoardRow]:
+def funding_board(call: Call, *, donor: Donor | None,
+                  viewer: User | None = None) -> list[BoardRow]:
     """The call's proposals in funding and after, in the panel's order.
 
-    For a donor: totals, what the budget asks of it and its own commitment only. For an
-    officer (``donor`` None): every donor's commitment too.
+    For a donor: totals, what the budget asks of it and its own commitment only, without
+    the proposals its delegate ``viewer`` has a conflict of interest with. For an officer
+    (``donor`` None): every donor's commitment too.
     """
     rows = []
+    checker = conflict_checker(call, [viewer]) if donor is not None and viewer else None
     for r in ranking(call):
         if r.proposal.status not in FUNDING_STATES:
             continue
         proposal = r.proposal
+        if checker is not None and conflict_reasons(viewer, proposal, checker):
+            continue
         funding = funding_row(proposal)
         split = funding_split(proposal)
         row = BoardRow(proposal, r.rank, r.mean,
@@ -239,18 +291,25 @@ def open_funding(proposal: Proposal) -> ProposalFunding:
                    {"budget": proposal.total_budget, "committed": 0, "opened_at": clock.now()})
 
 
-def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User) -> None:
+def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User,
+           above_asked: bool = False) -> None:
     """Set ``donor``'s commitment to ``proposal`` to ``amount`` minor units (0 withdraws it).
 
     Refused (`FundingError`, nothing changed) unless the proposal is open for funding, the
-    donor may fund its call, the amount fits what the proposal still needs and, for a donor
-    of the call, what is left of its offer. Effects: the commitment set; the proposal's and
-    the donor's running totals moved; an audit event; a flush. When the commitments now
-    cover the budget, the proposal is approved through the workflow (as the committing
-    reviewer), which keeps the split and tells the applicants.
+    donor may fund its call, ``by`` has no conflict of interest with the proposal
+    (`ConflictOfInterest`), the amount fits what the proposal still needs and, for a donor
+    of the call, what is left of its offer. An amount above what the budget asks of the
+    donor is refused (`AboveAsked`) unless ``above_asked`` says the delegate confirmed it.
+    Effects: the commitment set; the proposal's and the donor's running totals moved; an
+    audit event; a flush. When the commitments now cover the budget, the proposal is
+    approved through the workflow (as the committing reviewer), which keeps the split and
+    tells the applicants.
     """
     if amount < 0:
         raise FundingError(_("A commitment cannot be negative."))
+    if is_conflicted(by, proposal):
+        raise ConflictOfInterest(_("You have a conflict of interest with this proposal, so "
+                                   "you cannot commit money to it."))
     funding = open_funding(proposal)  # locks: from here on, commitments queue behind us
     db.session.refresh(proposal)
     if proposal.status != S.funding:
@@ -277,6 +336,14 @@ def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User) -> None:
                                donor=donor.name,
                                left=format_money(offered - budget.committed + previous,
                                                  currency)))
+    asked = asked_of(proposal, donor)
+    if amount > asked and not above_asked:
+        raise AboveAsked(_("The budget asks %(donor)s for %(asked)s; you are committing "
+                           "%(amount)s, %(more)s more. Tick the confirmation to commit more "
+                           "than was asked.", donor=donor.name,
+                           asked=format_money(asked, currency),
+                           amount=format_money(amount, currency),
+                           more=format_money(amount - asked, currency)))
     now = clock.now()
     if amount == 0 and existing is not None:
         db.session.delete(existing)
@@ -290,7 +357,7 @@ def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User) -> None:
     budget.committed += amount - previous
     audit.record("funding.committed", proposal, actor=by, donor=donor.id, amount=amount,
                  previous=previous, proposal_committed=funding.committed,
-                 budget=funding.budget)
+                 budget=funding.budget, asked=asked, above_asked=amount > asked)
     db.session.flush()
     if funding.committed == funding.budget:
         workflow.fire(proposal, "approve", by=by, roles=frozenset({Role.reviewer}))
@@ -340,12 +407,14 @@ def _covered(proposal: Proposal, by: User, context: dict[str, Any]) -> list[str]
 def _keep_split(proposal: Proposal, by: User, context: dict[str, Any]) -> None:
     funding = funding_row(proposal)
     funding.approved_at = clock.now()
-    split = {c.donor.name: c.amount for c in commitments(proposal)}
+    split = {c.donor.name: c.amount for c in commitments(proposal) if c.amount > 0}
     audit.record("funding.approved", proposal, actor=by, split=split, budget=funding.budget)
+    kept = funded_split.keep_asked_split(proposal, by=by)
     tenant = _tenant(proposal)
     for email in _applicant_emails(proposal):
         send_email(email, _("Funded: %(title)s", title=proposal.title), "funding_approved",
                    tenant_id=proposal.tenant_id, proposal=proposal, split=split,
+                   resplit=not kept, total=funding.budget,
                    currency=tenant.currency, format_money=format_money,
                    url=external_url("proposals.show", tenant=tenant.slug,
                                   proposal_id=proposal.id))

@@ -276,12 +276,21 @@ class ProposalFunding(TenantScoped, Versioned, db.Model):
     committed: Mapped[int] = mapped_column(BigInteger, default=0)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the funded split (`FundedSplit`) was fixed: kept from the asked split at
+    #: approval, or confirmed by an officer where the commitments differ from it.
+    split_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The officer who confirmed a re-split; None when the asked split was kept as it was.
+    split_confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
 
     proposal: Mapped[Proposal] = relationship()
+    split_confirmed_by: Mapped[User | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("budget > 0", name="positive_budget"),
         CheckConstraint("committed BETWEEN 0 AND budget", name="not_over_committed"),
+        CheckConstraint("split_confirmed_at IS NULL OR approved_at IS NOT NULL",
+                        name="split_confirmed_when_approved"),
     )
 
     @property
@@ -326,6 +335,31 @@ class FundingCommitment(TenantScoped, db.Model):
 
     __table_args__ = (
         UniqueConstraint("proposal_id", "donor_id"),
+        CheckConstraint("amount > 0", name="positive_amount"),
+    )
+
+
+class FundedSplit(TenantScoped, db.Model):
+    """The part of one budget line one donor funds, as the agreement states it.
+
+    Written from the donors' commitments once the proposal is approved
+    (`center.reviews.funded_split`): each donor's rows add up to its commitment and each
+    line's rows to the line's amount. A donor that committed nothing has no row.
+    """
+
+    __tablename__ = "funded_splits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
+                                             index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id", ondelete="CASCADE"))
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    donor: Mapped[Donor] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("line_id", "donor_id"),
         CheckConstraint("amount > 0", name="positive_amount"),
     )
 

@@ -692,7 +692,8 @@ def funding_index():
 
 def _board(call: Call, donor: Donor | None, forms: dict[int, Any] | None = None,
            status: int = 200) -> Any:
-    rows = funding.funding_board(call, donor=donor)
+    rows = funding.funding_board(call, donor=donor,
+                                 viewer=current_user if donor is not None else None)
     forms = forms or {}
     if donor is not None:
         for row in rows:
@@ -746,14 +747,19 @@ def commit(proposal_id: int):
         return _board(call, donor, {proposal.id: form}, 422)
     amount = 0 if withdrawing else form.amount.minor
     try:
-        funding.commit(proposal, donor, amount, by=current_user)
+        funding.commit(proposal, donor, amount, by=current_user,
+                       above_asked=not withdrawing and form.above_asked.data)
         db.session.commit()
+    except funding.ConflictOfInterest:
+        db.session.rollback()
+        abort(403)
     except funding.FundingError as exc:
         db.session.rollback()
         if withdrawing:
             flash(str(exc), "error")
         else:
             form.amount.errors = [str(exc)]
+            form.asked_more = isinstance(exc, funding.AboveAsked)
             return _board(call, donor, {proposal.id: form}, 409)
     except (StaleDataError, IntegrityError):
         db.session.rollback()

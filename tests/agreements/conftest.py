@@ -14,7 +14,8 @@ from center.auth.models import User
 from center.core import pdf as core_pdf
 from center.core.db import db, tenant_scope
 from center.proposals.models import Proposal
-from center.tenants.models import Role, Tenant
+from center.reviews import funding
+from center.tenants.models import Donor, Role, Tenant
 from tests.agreements.world_part import approved_proposal
 from tests.world import PASSWORD, World
 
@@ -48,17 +49,27 @@ class Scene:
     def reviewer(self) -> User:
         return self.user(Role.reviewer)
 
-    def reviewer_for(self, index: int) -> User:
-        """A donor reviewer acting for the side's donor ``index`` (the world has one for D1)."""
+    @property
+    def signatory(self) -> User:
+        """The world's authorised signatory of the lead institute (Institute of Physics)."""
+        return self.user(Role.signatory)
+
+    def reviewer_for(self, index: int, *, delegate: bool = True) -> User:
+        """A donor reviewer acting for the side's donor ``index`` and, unless ``delegate`` is
+        False, one of its delegates (the world has one for D1)."""
         if index == 0:
             return self.reviewer
-        email = f"reviewer.d{index + 1}@{self.world.a.slug}.example"
+        suffix = "" if delegate else ".plain"
+        email = f"reviewer.d{index + 1}{suffix}@{self.world.a.slug}.example"
         user = accounts.find_user(email)
         if user is None:
             user = accounts.create_user(email, f"Reviewer for D{index + 1}", PASSWORD)
+            donor = db.session.get(Donor, self.world.a.donor_ids[index])
             accounts.add_membership(user, self.tenant, Role.reviewer, by=self.admin,
-                                    donor_id=self.world.a.donor_ids[index])
+                                    donor_id=donor.id)
             db.session.flush()
+            if delegate:
+                funding.add_delegate(donor, user, by=self.admin)
         return user
 
 

@@ -1,4 +1,5 @@
-"""In Chromium: the administrator issues an agreement, the lead applicant acknowledges it."""
+"""In Chromium: the administrator issues an agreement, the lead institute's signatory
+acknowledges it."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_an_agreement_is_generated_issued_and_acknowledged(page, world: World) -
     screenshot(page, "agreements-clause-preview")
     page.get_by_role("button", name="Sign out").click()
 
-    sign_in(page, side.emails["applicant"], PASSWORD)
+    sign_in(page, side.emails["signatory"], PASSWORD)
     page.goto(f"/{side.slug}/dashboard")
     page.get_by_role("link", name="ALPHA-").first.click()
     page.wait_for_load_state()
@@ -52,7 +53,7 @@ def test_an_agreement_is_generated_issued_and_acknowledged(page, world: World) -
     assert "Acknowledged for Institute of Physics alpha" in page.locator(".flashes").inner_text()
     acks = page.get_by_role("region", name="Acknowledgements")
     assert "Aigerim Nurlanovna" in acks.inner_text()
-    screenshot(page, "agreements-acknowledged-applicant")
+    screenshot(page, "agreements-acknowledged-signatory")
 
 
 def test_the_agreements_of_a_call_are_issued_in_one_batch_with_progress(page,
@@ -60,7 +61,7 @@ def test_the_agreements_of_a_call_are_issued_in_one_batch_with_progress(page,
     side = world.a
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, side.emails["admin"], PASSWORD)
-    page.goto(f"/{side.slug}/calls/{side.ids['call_id']}/agreements")
+    page.goto(f"/{side.slug}/calls/{side.ids['agreements_call_id']}/agreements")
     assert "Glacier melt and water security" in page.get_by_role("table").inner_text()
     screenshot(page, "agreements-batch-confirm")
     page.get_by_role("button", name="Issue 1 agreement").click()

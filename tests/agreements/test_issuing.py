@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from center.agreements import services
 from center.agreements.models import Agreement, AgreementStatus, Party
+from center.auth import services as accounts
 from center.core.audit import AuditEvent
 from center.core.db import db
 from center.core.notifications import OutboxMessage
@@ -17,6 +18,7 @@ from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
 from center.tenants.models import Role
 from tests.agreements.conftest import Scene
+from tests.world import PASSWORD
 
 ADMIN = frozenset({Role.admin})
 
@@ -82,7 +84,12 @@ def test_issuing_freezes_the_draft_and_moves_the_proposal(scene: Scene) -> None:
     assert (event.from_state, event.to_state) == ("approved", "agreement_issued")
     recipients = set(db.session.scalars(select(OutboxMessage.recipient).where(
         OutboxMessage.subject.like(f"Agreement {agreement.reference}%"))))
-    assert recipients == {scene.world.a.emails["applicant"], scene.world.a.emails["reviewer"]}
+    emails = scene.world.a.emails
+    assert recipients == {emails["applicant"], emails["reviewer"], emails["signatory"]}
+    asked = set(db.session.scalars(select(OutboxMessage.recipient).where(
+        OutboxMessage.subject.like(f"Agreement {agreement.reference}%"),
+        OutboxMessage.subject.like("%acknowledgement"))))
+    assert asked == {emails["reviewer"], emails["signatory"]}  # the applicant is only told
     with pytest.raises(services.AgreementError, match="only a draft"):
         _issue(scene, agreement)
 
@@ -90,7 +97,7 @@ def test_issuing_freezes_the_draft_and_moves_the_proposal(scene: Scene) -> None:
 def test_reissuing_supersedes_the_issued_version_and_its_acknowledgements(scene: Scene) -> None:
     v1 = _generate(scene)
     _issue(scene, v1)
-    services.acknowledge(v1, by=scene.applicant, party=Party.lead_institute, donor_id=None,
+    services.acknowledge(v1, by=scene.signatory, party=Party.lead_institute, donor_id=None,
                          typed_name="A. Nurlanovna", sha256=v1.sha256)
     v2 = _generate(scene)
     _issue(scene, v2)
@@ -103,19 +110,19 @@ def test_an_acknowledgement_must_carry_the_hash_of_the_issued_pdf(scene: Scene) 
     agreement = _generate(scene)
     _issue(scene, agreement)
     with pytest.raises(services.FingerprintMismatch):
-        services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+        services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                              donor_id=None, typed_name="A. Nurlanovna", sha256="0" * 64)
-    ack = services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+    ack = services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                                donor_id=None, typed_name="  Aigerim   Nurlanovna ",
                                sha256=agreement.sha256.upper())
     assert (ack.typed_name, ack.sha256, ack.user_id) == (
-        "Aigerim Nurlanovna", agreement.sha256, scene.applicant.id)
+        "Aigerim Nurlanovna", agreement.sha256, scene.signatory.id)
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "agreement.acknowledged", AuditEvent.object_id == agreement.id))
     assert event.details["sha256"] == agreement.sha256
     assert event.details["typed_name"] == "Aigerim Nurlanovna"
     with pytest.raises(services.AgreementError, match="already acknowledged"):
-        services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+        services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                              donor_id=None, typed_name="Again", sha256=agreement.sha256)
 
 
@@ -124,15 +131,17 @@ def test_a_pdf_changed_in_storage_cannot_be_acknowledged(scene: Scene) -> None:
     _issue(scene, agreement)
     current_storage().put(agreement.pdf_key, b"%PDF-1.7 forged", "application/pdf")
     with pytest.raises(services.FingerprintMismatch, match="stored PDF"):
-        services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+        services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                              donor_id=None, typed_name="A. Nurlanovna", sha256=agreement.sha256)
 
 
 @pytest.mark.parametrize("role,party,donor_index", [
     (Role.admin, Party.lead_institute, None),  # no acknowledging on a party's behalf
     (Role.officer, Party.lead_institute, None),
-    (Role.reviewer, Party.lead_institute, None),  # a donor's reviewer is not an applicant
+    (Role.reviewer, Party.lead_institute, None),  # a donor's reviewer is not its signatory
+    (Role.applicant, Party.lead_institute, None),  # nor is the principal investigator
     (Role.applicant, Party.donor, 0),
+    (Role.signatory, Party.donor, 0),
     (Role.reviewer, Party.donor, 1),  # the world's reviewer acts for the first donor only
     (Role.admin, Party.donor, 0),
 ])
@@ -146,17 +155,43 @@ def test_only_the_partys_own_users_may_acknowledge(scene: Scene, role: str, part
                              typed_name="Someone", sha256=agreement.sha256)
 
 
+def test_a_donor_reviewer_who_is_not_its_delegate_may_not_acknowledge(scene: Scene) -> None:
+    agreement = _generate(scene)
+    _issue(scene, agreement)
+    plain = scene.reviewer_for(1, delegate=False)
+    with pytest.raises(services.NotAParty):
+        services.acknowledge(agreement, by=plain, party=Party.donor,
+                             donor_id=scene.world.a.donor_ids[1], typed_name="Plain Reviewer",
+                             sha256=agreement.sha256)
+    assert agreement.acknowledgements == []
+
+
+def test_a_signatory_of_another_institute_may_not_acknowledge_for_the_lead(
+        scene: Scene) -> None:
+    agreement = _generate(scene)
+    _issue(scene, agreement)
+    partner = scene.world.a.institute_ids[1]
+    other = accounts.create_user("signatory.partner@alpha.example", "Partner Signatory",
+                                 PASSWORD)
+    accounts.add_membership(other, scene.tenant, Role.signatory, by=scene.admin,
+                            institute_id=partner)
+    with pytest.raises(services.NotAParty):
+        services.acknowledge(agreement, by=other, party=Party.lead_institute, donor_id=None,
+                             typed_name="Partner Signatory", sha256=agreement.sha256)
+    assert agreement.acknowledgement_for(Party.lead_institute) is None
+
+
 def test_a_draft_cannot_be_acknowledged(scene: Scene) -> None:
     agreement = _generate(scene)
     with pytest.raises(services.NotAParty):
-        services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+        services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                              donor_id=None, typed_name="A. Nurlanovna", sha256=agreement.sha256)
 
 
 def test_countersigning_waits_for_every_party_then_activates_the_project(scene: Scene) -> None:
     agreement = _generate(scene)
     _issue(scene, agreement)
-    services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+    services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                          donor_id=None, typed_name="A. Nurlanovna", sha256=agreement.sha256)
     with pytest.raises(workflow.GuardFailed) as refused:
         services.countersign(agreement, by=scene.admin, roles=ADMIN, typed_name="Admin Person",

@@ -65,7 +65,7 @@ def test_a_stale_generate_button_is_refused(stage: Stage, login) -> None:
 
 @pytest.mark.parametrize("role,status", [
     (Role.admin, 200), (Role.officer, 200), (Role.applicant, 200), (Role.reviewer, 200),
-    (Role.concurrence, 403),
+    (Role.signatory, 200), (Role.concurrence, 403),
 ])
 def test_the_issued_pdf_goes_to_staff_and_to_the_parties(stage: Stage, login, role: str,
                                                          status: int) -> None:
@@ -121,11 +121,16 @@ def test_letters_go_to_the_applicants_not_to_the_donors(stage: Stage, login) -> 
     assert login(stage.world.a.emails[Role.reviewer]).get(url).status_code == 403
 
 
-def test_the_lead_applicant_acknowledges_the_exact_pdf(stage: Stage, login) -> None:
+def test_the_lead_institutes_signatory_acknowledges_the_exact_pdf(stage: Stage, login) -> None:
     with stage.scene() as scene:
         agreement_id = _issue(scene)
         sha256 = db.session.get(Agreement, agreement_id).sha256
-    client = login(stage.world.a.emails[Role.applicant])
+    applicant = login(stage.world.a.emails[Role.applicant])
+    page = applicant.get(f"{A}/agreements/{agreement_id}").get_data(as_text=True)
+    assert "Acknowledge for" not in page  # the applicant reads it, the signatory signs
+    assert "through an authorised signatory of the institute" in page
+    applicant.post("/logout")
+    client = login(stage.world.a.emails[Role.signatory])
     page = client.get(f"{A}/agreements/{agreement_id}").get_data(as_text=True)
     assert "Acknowledge for Institute of Physics alpha" in page
     url = f"{A}/agreements/{agreement_id}/acknowledge"
@@ -163,7 +168,7 @@ def test_countersigning_over_http_activates_the_project(stage: Stage, login) -> 
     with stage.scene() as scene:
         agreement_id = _issue(scene)
         agreement = db.session.get(Agreement, agreement_id)
-        services.acknowledge(agreement, by=scene.applicant, party=Party.lead_institute,
+        services.acknowledge(agreement, by=scene.signatory, party=Party.lead_institute,
                              donor_id=None, typed_name="A. N.", sha256=agreement.sha256)
         for index, donor_id in enumerate(stage.world.a.donor_ids):
             services.acknowledge(agreement, by=scene.reviewer_for(index), party=Party.donor,
@@ -253,7 +258,7 @@ def test_clause_pages_and_the_example_pdf_are_for_administrators(stage: Stage, l
 
 def test_batch_issuing_runs_as_a_job_over_every_approved_proposal(stage: Stage,
                                                                   login) -> None:
-    call_id = stage.world.a.ids["call_id"]
+    call_id = stage.world.a.ids["agreements_call_id"]
     with stage.scene():
         approved_proposal(stage.world.a, title="Second approved proposal")
     with stage.scene():
@@ -290,9 +295,9 @@ def test_batch_issuing_runs_as_a_job_over_every_approved_proposal(stage: Stage,
 def test_the_dashboards_point_each_party_to_its_work(stage: Stage, login) -> None:
     with stage.scene() as scene:
         label = db.session.get(Agreement, _issue(scene)).label
-    applicant = login(stage.world.a.emails[Role.applicant])
-    assert label in applicant.get(f"{A}/dashboard").get_data(as_text=True)
-    applicant.post("/logout")
+    signatory = login(stage.world.a.emails[Role.signatory])
+    assert label in signatory.get(f"{A}/dashboard").get_data(as_text=True)
+    signatory.post("/logout")
     admin_page = login(stage.world.a.emails[Role.admin]).get(
         f"{A}/dashboard").get_data(as_text=True)
     assert "1 issued, waiting for the parties" in admin_page

@@ -21,9 +21,11 @@ from center.calls.models import Call
 from center.core.db import db
 from center.proposals import services as proposals
 from center.proposals.models import Proposal, ProposalStatus
+from center.reviews import funded_split, funding
 from center.tenants import services as tenants
-from center.tenants.models import Institute, Role, Tenant
+from center.tenants.models import Donor, Institute, Role, Tenant
 from tests.support.states import put_in_state
+from tests.world import open_call
 
 _RENDERED: dict[str, tuple[bytes, list[bytes]]] = {}
 
@@ -38,6 +40,17 @@ def memoised_render(context: dict[str, Any], letters: Sequence[dict[str, Any]]
     return _RENDERED[key]
 
 
+def agreements_call(side) -> Call:  # noqa: ANN001
+    """The side's call for the approved proposals of these tests, apart from the world's
+    call so that their commitments do not count in other modules' funding tests."""
+    if "agreements_call_id" not in side.ids:
+        world_call = db.session.get(Call, side.ids["call_id"])
+        call = open_call(donor_ids=side.donor_ids, countries=world_call.eligible_countries,
+                         title="Climate and water, funded projects")
+        side.ids["agreements_call_id"] = call.id
+    return db.session.get(Call, side.ids["agreements_call_id"])
+
+
 def approved_proposal(side, *, title: str = "Glacier melt and water security",  # noqa: ANN001
                       pi_name: str = "Aigerim Nurlanovna", trips: int = 1,
                       korean_partner: bool = False, foreground_ip_terms: str = "",
@@ -49,8 +62,7 @@ def approved_proposal(side, *, title: str = "Glacier melt and water security",  
     """
     applicant = db.session.get(User, side.user_ids[Role.applicant])
     officer = db.session.get(User, side.user_ids[Role.officer])
-    proposal = proposals.start_proposal(db.session.get(Call, side.ids["call_id"]),
-                                        by=applicant)
+    proposal = proposals.start_proposal(agreements_call(side), by=applicant)
     lead, partner = (db.session.get(Institute, i) for i in side.institute_ids)
     proposals.add_partner(proposal, lead, lead=True, by=applicant)
     proposals.add_partner(proposal, partner, lead=False, by=applicant)
@@ -89,7 +101,23 @@ def approved_proposal(side, *, title: str = "Glacier melt and water security",  
     proposals.update_sections(proposal, "ip", by=applicant, expected_revision=None,
                               foreground_ip="joint", foreground_ip_terms=foreground_ip_terms,
                               publication_policy="Open access.")
-    put_in_state(proposal, ProposalStatus.approved, by=officer)
+    fund_as_asked(proposal, by=officer)
+    return proposal
+
+
+def fund_as_asked(proposal: Proposal, *, by: User,
+                  amounts: dict[int, int] | None = None) -> Proposal:
+    """Put ``proposal`` into funding and commit ``amounts`` ({donor id: minor units}; by
+    default what the budget asks of each donor), which approves it once they cover the
+    budget. Test set-up: the commitments are made as ``by``, above-asked confirmed."""
+    put_in_state(proposal, ProposalStatus.funding, by=by)
+    funding.open_funding(proposal)
+    if amounts is None:
+        amounts = funded_split.asked_by_donor(proposal)
+    for donor_id, amount in amounts.items():
+        if amount:
+            funding.commit(proposal, db.session.get(Donor, donor_id), amount, by=by,
+                           above_asked=True)
     return proposal
 
 

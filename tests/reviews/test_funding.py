@@ -54,10 +54,11 @@ def test_the_commitment_that_covers_the_budget_approves_and_keeps_the_split(
     assert funding.funding_split(tb) == {scope.donors["d1"]: 60_000_00,
                                          scope.donors["d2"]: 40_000_00}
     assert funding.funding_row(tb).approved_at is not None
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.approve"))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.approve",
+                                                       AuditEvent.object_id == tb.id))
     assert event.actor_id == scope.users["r3"] and event.to_state == "approved"
     mail = db.session.scalar(select(OutboxMessage).where(
-        OutboxMessage.subject.like("Funded:%")))
+        OutboxMessage.subject == f"Funded: {tb.title}"))
     assert "Donor One of alpha: €60,000.00" in mail.body
     with pytest.raises(funding.FundingError, match="not open for commitments"):
         funding.commit(tb, _donor(scope, "d2"), 30_000_00, by=user(scope, "r3"))
@@ -65,7 +66,7 @@ def test_the_commitment_that_covers_the_budget_approves_and_keeps_the_split(
 
 def test_a_commitment_past_what_the_proposal_still_needs_is_refused(scope: Panel) -> None:
     tb = _open(scope)
-    funding.commit(tb, _donor(scope, "d1"), 70_000_00, by=user(scope, "r1"))
+    funding.commit(tb, _donor(scope, "d1"), 70_000_00, by=user(scope, "r1"), above_asked=True)
     db.session.commit()
     with pytest.raises(funding.OverCommitment, match="needs only €30,000.00 more"):
         funding.commit(tb, _donor(scope, "d2"), 40_000_00, by=user(scope, "r3"))
@@ -91,8 +92,10 @@ def test_a_donor_commits_at_most_what_it_offers_the_call(scope: Panel) -> None:
 def test_a_partner_funder_outside_the_call_may_commit_without_an_offer(scope: Panel) -> None:
     tb = _open(scope)
     partner = _donor(scope, "partner")
-    assert funding.funding_calls(partner) == [tb.call]
-    funding.commit(tb, partner, 100_000_00, by=user(scope, "p1"))
+    assert tb.call in funding.funding_calls(partner)
+    with pytest.raises(funding.AboveAsked, match="asks Acme Pharma for €0.00"):
+        funding.commit(tb, partner, 100_000_00, by=user(scope, "p1"))
+    funding.commit(tb, partner, 100_000_00, by=user(scope, "p1"), above_asked=True)
     assert tb.status == ProposalStatus.approved
     assert funding.funding_split(tb) == {partner.id: 100_000_00}
 
@@ -119,7 +122,8 @@ def test_each_donor_sees_its_own_commitment_and_the_totals_only(app, client, log
     with app.app_context(), tenant_scope(panel.tenant_id):
         tb = _open(panel)
         funding.commit(tb, _donor(panel, "d1"), 12_345_00, by=user(panel, "r1"))
-        funding.commit(tb, _donor(panel, "partner"), 20_000_00, by=user(panel, "p1"))
+        funding.commit(tb, _donor(panel, "partner"), 20_000_00, by=user(panel, "p1"),
+                       above_asked=True)
         db.session.commit()
         rows = funding.funding_board(tb.call, donor=_donor(panel, "d2"))
         assert all(r.by_donor == {} for r in rows)
@@ -149,7 +153,8 @@ def test_a_delegate_commits_through_the_board_and_errors_stay_by_the_field(
     done = client.post(url, data={f"p{panel.tb}-amount": "40000"}, follow_redirects=True)
     assert "Committed €40,000.00" in done.get_data(as_text=True)
     with app.app_context(), tenant_scope(panel.tenant_id):
-        commitment = db.session.scalar(select(FundingCommitment))
+        commitment = db.session.scalar(select(FundingCommitment).where(
+            FundingCommitment.proposal_id == panel.tb))
         assert (commitment.donor_id, commitment.amount, commitment.committed_by_id) == (
             panel.donors["d2"], 40_000_00, panel.users["r3"])
 
@@ -173,7 +178,8 @@ def test_only_a_delegate_of_a_donor_that_may_fund_commits(app, client, login, pa
     if who in ("r2", "r5"):
         assert _board(client, panel).status_code == expected
     with app.app_context(), tenant_scope(panel.tenant_id):
-        assert db.session.scalar(select(func.count()).select_from(FundingCommitment)) == 0
+        assert db.session.scalar(select(func.count()).select_from(FundingCommitment).where(
+            FundingCommitment.proposal_id == panel.tb)) == 0
 
 
 def test_two_donors_committing_at_once_cannot_pass_the_budget(app, panel: Panel) -> None:
@@ -194,7 +200,7 @@ def test_two_donors_committing_at_once_cannot_pass_the_budget(app, panel: Panel)
             funding.funding_row(tb)  # both have read the funding state before either writes
             barrier.wait(timeout=10)
             try:
-                funding.commit(tb, donor, 70_000_00, by=by)
+                funding.commit(tb, donor, 70_000_00, by=by, above_asked=True)
                 db.session.commit()
                 outcomes[donor_key] = "committed"
             except (funding.FundingError, StaleDataError, IntegrityError,
@@ -212,9 +218,12 @@ def test_two_donors_committing_at_once_cannot_pass_the_budget(app, panel: Panel)
         thread.join(timeout=30)
     assert sorted(outcomes.values()).count("committed") == 1, outcomes
     with app.app_context(), tenant_scope(panel.tenant_id):
-        row = db.session.scalar(select(ProposalFunding))
-        total = db.session.scalar(select(func.sum(FundingCommitment.amount)))
+        row = db.session.scalar(select(ProposalFunding).where(
+            ProposalFunding.proposal_id == panel.tb))
+        total = db.session.scalar(select(func.sum(FundingCommitment.amount)).where(
+            FundingCommitment.proposal_id == panel.tb))
         assert row.committed == total == 70_000_00
-        budgets = db.session.scalars(select(DonorBudget.committed)).all()
+        budgets = db.session.scalars(select(DonorBudget.committed).where(
+            DonorBudget.call_id == panel.call_id)).all()
         assert sum(budgets) == 70_000_00
         assert db.session.get(Proposal, panel.tb).status == ProposalStatus.funding

@@ -50,7 +50,8 @@ ROUTES: dict[str, str] = {
     "reviews.funding_index": "own", "reviews.delegates": "own",
     "screening.index": "own", "screening.concurrence_index": "own",
     "screening.sanctions": "own", "screening.settings": "own", "screening.run_deadlines": "own",
-    "screening.workflow_diagram": "own", "screening.institutes": "own", "dedup.matches": "own", "dedup.projects": "own",
+    "screening.workflow_diagram": "own", "screening.institutes": "own",
+    "dedup.matches": "own", "dedup.projects": "own",
     "dedup.coordination": "own", "agreements.index": "own", "agreements.clauses": "own",
     "agreements.edit_clause": "own", "agreements.example_pdf": "own", "calls.create": "own",
     "tenants.members": "own", "tenants.institutes": "own", "tenants.donors": "own",
@@ -80,7 +81,7 @@ ROUTES: dict[str, str] = {
         "tenants.delete_visa_rule", "tenants.verify_institute", "tenants.cancel_invitation",
         "tenants.revoke", "tenants.visa_regime", "tenants.delete_visa_regime",
         "proposals.make_lead", "proposals.make_pi", "screening.confirm_institute",
-        "screening.merge_institute",
+        "screening.merge_institute", "agreements.confirm_split",
     )},
 }
 
