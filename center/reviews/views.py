@@ -129,6 +129,14 @@ def reviewer_tasks() -> dict[str, Any]:
 
 
 @bp.app_template_global()
+def proposal_title(proposal: Proposal) -> str:
+    """The proposal's title as the signed-in user may read it: officers and administrators
+    read it as written, everyone else (reviewers, donors' delegates) through the redaction
+    of a double-blind call."""
+    return proposal.title if has_role(*MANAGERS) else services.reviewer_title(proposal)
+
+
+@bp.app_template_global()
 def review_overview() -> list[services.CallProgress]:
     """Where each call's review stands, for the officer's dashboard."""
     return services.review_progress()
@@ -763,12 +771,12 @@ def commit(proposal_id: int):
     else:
         if proposal.status == ProposalStatus.approved:
             flash(_("Committed. The commitments now cover the budget: “%(title)s” is "
-                    "approved.", title=proposal.title), "success")
+                    "approved.", title=proposal_title(proposal)), "success")
         elif withdrawing:
             flash(_("Your commitment is withdrawn."), "success")
         else:
             flash(_("Committed %(amount)s to “%(title)s”.",
-                    amount=format_money(amount, g.tenant.currency), title=proposal.title),
+                    amount=format_money(amount, g.tenant.currency), title=proposal_title(proposal)),
                   "success")
     return redirect(url_for("reviews.call_funding", call_id=call.id))
 
