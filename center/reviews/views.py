@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +49,7 @@ from center.reviews.forms import (
     DecisionForm,
     DeclarationForm,
     DelegateForm,
+    DueDateForm,
     ProfileForm,
     RapporteurForm,
     ReopenForm,
@@ -407,7 +409,8 @@ def settings(call_id: int):
                                 reviewers_per_proposal=form.reviewers_per_proposal.data,
                                 max_per_reviewer=form.max_per_reviewer.data,
                                 nationality_rule=NationalityRule(form.nationality_rule.data),
-                                phase=ReviewPhase(form.phase.data), due_at=form.due_at_utc())
+                                phase=ReviewPhase(form.phase.data), due_at=form.due_at_utc(),
+                                remind_days_before=form.remind_days_before.data)
             db.session.commit()
         except (services.StaleReview, StaleDataError, IntegrityError) as exc:
             db.session.rollback()
@@ -544,6 +547,31 @@ def reopen(assignment_id: int):
     return redirect(url_for("reviews.proposal_panel", proposal_id=assignment.proposal_id))
 
 
+@bp.route("/<tenant>/reviews/assignments/<int:assignment_id>/due", methods=["POST"])
+@roles(*MANAGERS)
+def set_due(assignment_id: int):
+    """Give one reviewer of a proposal their own due date."""
+    assignment = db.get_or_404(Assignment, assignment_id)
+    form = DueDateForm.build(assignment, timezone=g.tenant.timezone, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            services.set_due_date(assignment, form.due_at_utc(), by=current_user,
+                                  expected_version=form.loaded_version())
+            db.session.commit()
+        except (services.ReviewError, StaleDataError) as exc:
+            db.session.rollback()
+            flash(str(exc) if isinstance(exc, services.ReviewError) else
+                  _("This assignment changed at the same moment. Try again."), "error")
+        else:
+            flash(_("Due date of %(name)s's review saved.", name=assignment.reviewer.name),
+                  "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(_("Due date: %(error)s", error=message), "error")
+    return redirect(url_for("reviews.proposal_panel", proposal_id=assignment.proposal_id))
+
+
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/remind", methods=["POST"])
 @roles(*MANAGERS)
 def remind(call_id: int):
@@ -552,9 +580,9 @@ def remind(call_id: int):
     if ActionForm().validate_on_submit():
         sent = services.send_reminders(call=call)
         db.session.commit()
-        flash(_("%(n)d reminder(s) sent.", n=sent) if sent else
-              _("No review is due within three days, or its reviewer was reminded lately."),
-              "success" if sent else "info")
+        flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", sent) if sent else
+              _("No reminder is due: every open review was reminded already, or is not "
+                "due soon."), "success" if sent else "info")
     return redirect(url_for("reviews.assign", call_id=call.id))
 
 
@@ -655,6 +683,9 @@ def proposal_panel(proposal_id: int):
         "reviews/proposal_panel.html", proposal=proposal, assignments=assignments,
         labels=services.reviewer_labels(proposal), entry=entry, rapporteur=rapporteur,
         reopen={a.id: ReopenForm(prefix=f"a{a.id}") for a in assignments if can_reopen(a)},
+        due={a.id: DueDateForm.build(a, timezone=g.tenant.timezone) for a in assignments
+             if a.is_active and not a.submitted
+             and proposal.status == ProposalStatus.under_review},
         remove=ActionForm(), decision=decision, rubric=proposal.call.rubric,
         weighted_score=weighted_score, currency=g.tenant.currency,
         decidable=proposal.status in (ProposalStatus.under_review, ProposalStatus.reviewed))
