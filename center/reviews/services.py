@@ -32,6 +32,7 @@ from center.core import audit, clock
 from center.core.db import db
 from center.core.links import external_url
 from center.core.notifications import send_email
+from center.proposals import services as proposal_services
 from center.proposals import workflow
 from center.proposals.models import (
     Collaborator,
@@ -826,6 +827,8 @@ class RankRow:
     disagreement: bool
     entry: PanelEntry | None = None
     rank: int | None = None
+    budget: int = 0  #: the proposal's total budget, minor units
+    asks: dict[int, int] = field(default_factory=dict)  #: donor id -> amount asked of it
 
     @property
     def count(self) -> int:
@@ -879,9 +882,11 @@ def ranking(call: Call, *, sort: str = "score", descending: bool = True) -> list
             if values and max(values) - min(values) >= math.ceil(int(c["scale"]) / 2):
                 split = True
         far = bool(scores) and max(scores) - min(scores) >= DISAGREEMENT_POINTS
+        totals = proposal_services.budget_totals(proposal)
         rows.append(RankRow(proposal, scores, criteria,
                             sum(1 for a in by_proposal[proposal.id] if a.is_active),
-                            far or split, entries.get(proposal.id)))
+                            far or split, entries.get(proposal.id),
+                            budget=totals["total"], asks=totals["by_donor"]))
     ranked = sorted((r for r in rows if r.scores), key=lambda r: (-r.mean, r.proposal.id))
     for place, row in enumerate(ranked, start=1):
         row.rank = place
@@ -900,14 +905,25 @@ def ranking(call: Call, *, sort: str = "score", descending: bool = True) -> list
     return rows
 
 
+def ranking_donors(call: Call, rows: list[RankRow]) -> list[Donor]:
+    """The donors the panel's budget columns show: the call's, then any other a proposal
+    asks (a donor that left the call after the proposal was written)."""
+    donors = [cd.donor for cd in call.donors]
+    known = {d.id for d in donors}
+    extra = sorted({d for row in rows for d in row.asks if d not in known})
+    return donors + [db.session.get(Donor, d) for d in extra]
+
+
 def ranking_csv(call: Call, rows: list[RankRow]) -> str:
-    """The panel's table as CSV, for a spreadsheet."""
+    """The panel's table as CSV, for a spreadsheet (amounts in minor units)."""
     out = io.StringIO()
     writer = csv.writer(out)
     criteria = [c["name"] for c in call.rubric]
+    donors = ranking_donors(call, rows)
     writer.writerow(["rank", "proposal_id", "acronym", "title", "status", "lead_institute",
                      "reviews", "assigned", "mean_score", "spread", "disagreement",
-                     *[f"mean: {name}" for name in criteria], "budget"])
+                     *[f"mean: {name}" for name in criteria], "budget",
+                     *[f"asked of {d.short_name}" for d in donors]])
     for row in rows:
         p = row.proposal
         writer.writerow([row.rank or "", p.id, p.acronym, p.title, p.status,
@@ -917,7 +933,7 @@ def ranking_csv(call: Call, rows: list[RankRow]) -> str:
                          "yes" if row.disagreement else "no",
                          *["" if row.criteria[n] is None else f"{row.criteria[n]:.2f}"
                            for n in criteria],
-                         p.total_budget])
+                         row.budget, *[row.asks.get(d.id, 0) for d in donors]])
     return out.getvalue()
 
 

@@ -466,13 +466,18 @@ def assign(call_id: int):
 
 
 def _assign_one_form(plan: services.ProposalPlan) -> AssignOneForm:
+    """Any reviewer of the call's donors not yet on the proposal, suggested or not; one with
+    a known conflict is listed as such, and choosing them is refused with the reasons."""
     form = AssignOneForm(prefix=f"p{plan.proposal.id}")
     form.reviewer_id.choices = [SelectChoice(0, "—")] + [
         SelectChoice(o.membership.user_id,
                      _("%(name)s (%(donor)s) — fit %(fit)d %%, %(load)d of %(cap)d",
                        name=o.membership.user.name, donor=o.membership.donor.short_name,
                        fit=round(100 * o.match.score), load=o.load, cap=o.cap))
-        for o in plan.suggested + plan.options]
+        for o in plan.suggested + plan.options] + [
+        SelectChoice(m.user_id, _("%(name)s (%(donor)s) — conflict of interest",
+                                  name=m.user.name, donor=m.donor.short_name))
+        for m, _reasons in plan.excluded]
     return form
 
 
@@ -612,7 +617,8 @@ def panel(call_id: int):
     rows = services.ranking(call, sort=sort, descending=order == "desc")
     return render_template("reviews/panel.html", call=call, rows=rows, sort=sort, order=order,
                            form=_decision_form(rows), currency=g.tenant.currency,
-                           default_order=DEFAULT_ORDER)
+                           default_order=DEFAULT_ORDER,
+                           donors=services.ranking_donors(call, rows))
 
 
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/panel.csv")
@@ -637,7 +643,8 @@ def decide(call_id: int):
         sort, order = _sorting()
         return render_template("reviews/panel.html", call=call, rows=rows, sort=sort,
                                order=order, form=form, currency=g.tenant.currency,
-                               default_order=DEFAULT_ORDER), 422
+                               default_order=DEFAULT_ORDER,
+                               donors=services.ranking_donors(call, rows)), 422
     chosen = [r for r in rows if r.proposal.id in set(form.proposal_ids.data)]
     if not form.confirmed.data:
         form.versions.data = ",".join(f"{r.proposal.id}:{r.proposal.version}" for r in chosen)
