@@ -4,8 +4,8 @@ confirmation list, and what applicants learn (and never learn)."""
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 
 import pytest
 from sqlalchemy import select
