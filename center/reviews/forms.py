@@ -90,6 +90,12 @@ class ProfileForm(VersionedForm):
         return form
 
 
+def sane_year(form: Any, field: Any) -> None:
+    """A due date within this century: "0001-01-01" is a slip, not a deadline."""
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_("Give a date between the years 2000 and 2100."))
+
+
 class RoundForm(VersionedForm):
     reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"),
                                           validators=[InputRequired(),
@@ -115,7 +121,8 @@ class RoundForm(VersionedForm):
               version: int) -> RoundForm:
         zone = ZoneInfo(timezone)
         fields = {"due_at": DateTimeLocalField(
-            _l("Reviews due"), format=LOCAL_FORMATS, tz=zone, validators=[Optional()],
+            _l("Reviews due"), format=LOCAL_FORMATS, tz=zone,
+            validators=[Optional(), sane_year],
             description=_l("Time in %(zone)s. An assignment given its own due date on the "
                            "proposal's panel page keeps it.", zone=timezone))}
         form_class = type("TenantRoundForm", (cls,), fields)
@@ -141,7 +148,7 @@ class DueDateForm(VersionedForm):
     def build(cls, assignment: Any, *, timezone: str, formdata: Any = None) -> DueDateForm:
         zone = ZoneInfo(timezone)
         fields = {"due_at": DateTimeLocalField(
-            _l("Due"), format=LOCAL_FORMATS, tz=zone, validators=[Optional()],
+            _l("Due"), format=LOCAL_FORMATS, tz=zone, validators=[Optional(), sane_year],
             description=_l("Time in %(zone)s. Empty: the call's due date.", zone=timezone))}
         form_class = type("TenantDueDateForm", (cls,), fields)
         data = {"version": str(assignment.version),

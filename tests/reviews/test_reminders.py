@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from center.core import clock
 from center.core.audit import AuditEvent
@@ -124,9 +126,49 @@ def test_the_officer_sets_a_reviewers_due_date_on_the_panel_page(app, client, lo
                                       f"due{assignment_id}-due_at": "4 May, 9:30"},
                            follow_redirects=True)
     assert "Due date:" in nonsense.get_data(as_text=True)
+    absurd = client.post(url, data={f"due{assignment_id}-version": str(version + 1),
+                                    f"due{assignment_id}-due_at": "0001-01-01T00:00"},
+                         follow_redirects=True)
+    assert absurd.status_code == 200 and "between the years 2000 and 2100" in absurd.get_data(
+        as_text=True)
     with app.app_context(), tenant_scope(panel.tenant_id):
         due = db.session.get(Assignment, assignment_id).due_at
         assert due is not None and (due.year, due.month, due.day) == (2036, 5, 4)
     login(panel.emails["r3"])
     assert client.post(url, data={f"due{assignment_id}-version": str(version + 1),
                                   f"due{assignment_id}-due_at": ""}).status_code == 403
+
+
+def test_two_reminder_runs_at_once_send_each_reminder_once(app, panel: Panel) -> None:
+    """Two runs of the job in their own threads and transactions, both having seen the
+    reminder as unsent: the unique row lets only one of them send it (the other waits on
+    PostgreSQL and skips it, or gives up on SQLite's lock)."""
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _round(panel, due_at=clock.now() + DAY)
+        accepted(panel, "tb", "r3")
+        db.session.commit()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        with app.app_context(), tenant_scope(panel.tenant_id):
+            db.session.scalars(select(Assignment)).all()
+            barrier.wait(timeout=10)
+            try:
+                outcomes.append(str(services.send_reminders()))
+                db.session.commit()
+            except OperationalError as exc:
+                db.session.rollback()
+                outcomes.append(type(exc).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == 2 and "1" in outcomes, outcomes
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        assert len(_mail()) == 1
+        assert len(db.session.scalars(select(ReviewReminder)).all()) == 1
