@@ -12,10 +12,11 @@ from center.tenants.models import Tenant
 
 @bp.cli.command("remind")
 def remind() -> None:
-    """E-mail reviewers whose reviews are due within three days or late (run it daily)."""
+    """E-mail reviewers the reminders their open reviews are due for (run it daily; running
+    it twice sends nothing twice)."""
     total = 0
     for tenant_id in db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all():
         with tenant_scope(tenant_id):
             total += services.send_reminders()
             db.session.commit()
-    click.echo(f"{total} reminder(s) sent.")
+    click.echo(f"Reminders sent: {total}.")

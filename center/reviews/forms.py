@@ -91,6 +91,12 @@ class ProfileForm(VersionedForm):
         return form
 
 
+def sane_year(form: Any, field: Any) -> None:
+    """A due date within this century: "0001-01-01" is a slip, not a deadline."""
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_("Give a date between the years 2000 and 2100."))
+
+
 class RoundForm(VersionedForm):
     reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"),
                                           validators=[InputRequired(),
@@ -105,15 +111,21 @@ class RoundForm(VersionedForm):
                  in NATIONALITY_RULE_LABELS.items()])
     phase = SelectField(_l("Phase"), choices=[SelectChoice(phase.value, label) for phase, label
                                               in REVIEW_PHASE_LABELS.items()])
+    remind_days_before = IntegerField(
+        _l("Remind this many days before the due date"),
+        description=_l("Reviewers with an open review get one reminder then, and one more "
+                       "once it is overdue. 0: only the overdue reminder."),
+        validators=[InputRequired(), NumberRange(min=0, max=60)])
 
     @classmethod
     def build(cls, review_round: ReviewRound, *, timezone: str,
               version: int) -> RoundForm:
         zone = ZoneInfo(timezone)
         fields = {"due_at": DateTimeLocalField(
-            _l("Reviews due"), format=LOCAL_FORMATS, tz=zone, validators=[Optional()],
-            description=_l("Time in %(zone)s. Reviewers are reminded three days before and "
-                           "after.", zone=timezone))}
+            _l("Reviews due"), format=LOCAL_FORMATS, tz=zone,
+            validators=[Optional(), sane_year],
+            description=_l("Time in %(zone)s. An assignment given its own due date on the "
+                           "proposal's panel page keeps it.", zone=timezone))}
         form_class = type("TenantRoundForm", (cls,), fields)
         return form_class(data={
             "version": str(version),
@@ -122,7 +134,29 @@ class RoundForm(VersionedForm):
             "nationality_rule": review_round.nationality_rule,
             "phase": review_round.phase,
             "due_at": review_round.due_at.astimezone(zone) if review_round.due_at else None,
+            "remind_days_before": review_round.remind_days_before,
         })
+
+    def due_at_utc(self) -> dt.datetime | None:
+        value = self["due_at"].data
+        return value.astimezone(dt.UTC) if value else None
+
+
+class DueDateForm(VersionedForm):
+    """One assignment's own due date, in the center's zone; empty: the round's date."""
+
+    @classmethod
+    def build(cls, assignment: Any, *, timezone: str, formdata: Any = None) -> DueDateForm:
+        zone = ZoneInfo(timezone)
+        fields = {"due_at": DateTimeLocalField(
+            _l("Due"), format=LOCAL_FORMATS, tz=zone, validators=[Optional(), sane_year],
+            description=_l("Time in %(zone)s. Empty: the call's due date.", zone=timezone))}
+        form_class = type("TenantDueDateForm", (cls,), fields)
+        data = {"version": str(assignment.version),
+                "due_at": assignment.due_at.astimezone(zone) if assignment.due_at else None}
+        if formdata is not None:
+            return form_class(formdata=formdata, prefix=f"due{assignment.id}")
+        return form_class(formdata=None, data=data, prefix=f"due{assignment.id}")
 
     def due_at_utc(self) -> dt.datetime | None:
         value = self["due_at"].data

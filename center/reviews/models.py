@@ -77,7 +77,7 @@ class ReviewRound(TenantScoped, Versioned, db.Model):
     #: Defaults of a round no officer has saved yet.
     DEFAULTS = {"reviewers_per_proposal": 3, "max_per_reviewer": 6,
                 "nationality_rule": NationalityRule.none, "phase": ReviewPhase.independent,
-                "due_at": None}
+                "due_at": None, "remind_days_before": 3}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
@@ -88,6 +88,9 @@ class ReviewRound(TenantScoped, Versioned, db.Model):
                                                               default=NationalityRule.none)
     phase: Mapped[ReviewPhase] = mapped_column(String(20), default=ReviewPhase.independent)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Reviewers with an open review are reminded this many days before it is due (0: only
+    #: once it is overdue).
+    remind_days_before: Mapped[int] = mapped_column(default=3, server_default="3")
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship()
@@ -98,6 +101,7 @@ class ReviewRound(TenantScoped, Versioned, db.Model):
         CheckConstraint(f"nationality_rule IN ({_values(NationalityRule)})",
                         name="known_nationality_rule"),
         CheckConstraint(f"phase IN ({_values(ReviewPhase)})", name="known_phase"),
+        CheckConstraint("remind_days_before BETWEEN 0 AND 60", name="remind_days_before"),
     )
 
 
@@ -182,6 +186,34 @@ class Assignment(TenantScoped, Versioned, db.Model):
     @property
     def submitted(self) -> bool:
         return self.review is not None and self.review.status == ReviewStatus.submitted
+
+
+class ReminderKind(enum.StrEnum):
+    before = "before"  #: the review is due within the round's reminder days
+    overdue = "overdue"  #: the due date has passed
+
+
+class ReviewReminder(TenantScoped, db.Model):
+    """A reminder e-mailed to a reviewer: one of each kind per assignment and due date.
+
+    The unique constraint is what makes ``reviews remind`` safe to run twice, even at once:
+    the second run cannot record, and so cannot send, the same reminder again. A new due
+    date earns new reminders.
+    """
+
+    __tablename__ = "review_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("review_assignments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReminderKind] = mapped_column(String(10))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "kind", "due_at"),
+        CheckConstraint(f"kind IN ({_values(ReminderKind)})", name="known_kind"),
+    )
 
 
 class ReviewStatus(enum.StrEnum):

@@ -20,12 +20,33 @@ from sqlalchemy import select
 from center.auth.models import User
 from center.core.db import db
 from center.proposals.models import Attachment, Proposal
+from center.screening.names import name_tokens, skeleton_keys
 from center.tenants.models import country_name
 
 #: What replaces a struck name.
 WITHHELD = "[…]"
-#: Parts of a person's name shorter than this are not struck on their own ("Li", "Kim").
+#: Parts of a person's name shorter than this are not struck on their own ("Li", "Oh").
 MIN_NAME_PART = 3
+#: Initialisms derived from an institute's name shorter than this are not struck ("IP" is
+#: also intellectual property); acronyms the institute or the applicants wrote are.
+MIN_INITIALISM = 3
+
+#: A word of free text: letters and digits in any script, hyphenated parts kept together.
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: Case endings and feminine forms of Slavic surnames (Ivanov -> Ivanova, Ivanovu,
+#: Ivanovym; Kovalevsky -> Kovalevskaya), longest first; stripped only from a stem that
+#: still ends like a surname.
+_ENDINGS = ("skaya", "skaja", "ckaya", "skoy", "skoi", "skogo", "skomu", "skim", "skiy",
+            "skii", "skyi", "sky", "ski", "ogo", "omu", "ykh", "ikh", "oy", "oi", "oj", "ym",
+            "im", "om", "a", "u", "e", "y", "i")
+_SURNAME_STEM = re.compile(r"(?:ov|ev|yov|in|yn|ich|enko|uk|yuk|chuk|yan|ian|sk)$")
+_LATIN_UPPER = re.compile(r"^[^\W\d_]{2,}$")
+#: Words left out of an institute's initialism ("Institute of Nuclear Physics" -> INP).
+_INITIALISM_STOPWORDS = frozenset(
+    "of the and for in on at by to named after a an de des du la le les el del der die das "
+    "und fur für и в им имени им. по при".split())
+_PARENTHESISED = re.compile(r"\(\s*([^\W\d_][\w-]{1,11})\s*\)")
 
 
 @dataclass
@@ -53,9 +74,155 @@ class ReviewCopy:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def _names(proposal: Proposal) -> tuple[list[str], list[str]]:
-    """Return (whole names to strike, single name parts to strike) of the proposal's people
-    and institutes."""
+def _stems(token: str) -> set[str]:
+    """The token and its stem without a Slavic case ending or feminine form."""
+    found = {token}
+    for ending in _ENDINGS:
+        stem = token[: -len(ending)]
+        if token.endswith(ending) and len(stem) >= 4 and (
+                _SURNAME_STEM.search(stem) or ending.startswith("sk")):
+            found.add(stem + ("sk" if ending.startswith("sk") else ""))
+    return found
+
+
+def _keys(token: str) -> set[str]:
+    """Every phonetic key of the token's stems: spellings of one name meet here."""
+    return {key for stem in _stems(token) for key in skeleton_keys(stem)}
+
+
+def initialisms(name: str) -> set[str]:
+    """Acronyms an institute's name yields: its initials without the small words
+    ("Institute of Nuclear Physics" -> INP), with them (IONP), and any acronym the name
+    carries itself ("... (KAIST)", "JINR Dubna")."""
+    found = {m for m in _PARENTHESISED.findall(name) if _is_acronym(m)}
+    words = [w for w in re.split(r"[\s,()/]+", name) if w]
+    found |= {w for w in words if _LATIN_UPPER.match(w) and w.isupper()}
+    letters = [w for w in words if w[0].isalpha()]
+    significant = [w for w in letters if w.casefold() not in _INITIALISM_STOPWORDS]
+    for chosen in (significant, letters):
+        initials = "".join(w[0] for w in chosen).upper()
+        if len(initials) >= MIN_INITIALISM:
+            found.add(initials)
+        # Hyphenated parts count too ("Physico-Technical" -> PT).
+        parts = "".join(p[0] for w in chosen for p in w.split("-") if p).upper()
+        if len(parts) >= MIN_INITIALISM:
+            found.add(parts)
+    return found
+
+
+def _is_acronym(word: str) -> bool:
+    """Two capitals or more, as applicants write an acronym ("INP", "INPh", "ИЯФ")."""
+    return sum(1 for c in word if c.isupper()) >= 2
+
+
+@dataclass
+class _Words:
+    """A text cut into words, each with its span and normalised tokens."""
+
+    spans: list[tuple[int, int]]
+    tokens: list[list[str]]
+
+    @classmethod
+    def of(cls, text: str) -> _Words:
+        spans, tokens = [], []
+        for match in _WORD.finditer(text):
+            spans.append(match.span())
+            tokens.append(name_tokens(match.group()))
+        return cls(spans, tokens)
+
+
+class Redactor:
+    """Strike a proposal's people and institutes from a text, in every spelling.
+
+    A person is struck by each part of their name of `MIN_NAME_PART` letters or more, in
+    any case and script, by its transliterated and phonetic spellings and its Slavic case
+    and feminine forms: "Ivanov", "IVANOV", "Иванов", "Ivanova"; "김정호", "Kim Jeong-ho".
+    An institute is struck by its name and its local name (any case, any script), by the
+    acronyms its name yields (`initialisms`) and by any acronym the applicants defined for
+    it in the proposal ("Institute of Nuclear Physics (INP)"), written in capitals. E-mail
+    addresses are struck whole.
+    """
+
+    def __init__(self, people: list[str], emails: list[str], institutes: list[str],
+                 texts: list[str]) -> None:
+        self.person_keys: set[str] = set()
+        for name in people:
+            for token in name_tokens(name or ""):
+                if len(token) >= MIN_NAME_PART:
+                    self.person_keys |= _keys(token)
+        self.emails = {e.strip().casefold() for e in emails if e and e.strip()}
+        self.institutes = [[set(skeleton_keys(t)) for t in name_tokens(n, kind="entity")]
+                           for n in dict.fromkeys(i.strip() for i in institutes if i)
+                           if n and name_tokens(n, kind="entity")]
+        self.acronyms: set[str] = set()
+        for name in institutes:
+            if name:
+                self.acronyms |= initialisms(name)
+        for text in texts:
+            self.acronyms |= self._defined_acronyms(text or "")
+
+    def _institute_spans(self, text: str, words: _Words) -> list[tuple[int, int]]:
+        flat = [(i, token) for i, tokens in enumerate(words.tokens) for token in tokens]
+        spans = []
+        for pattern in self.institutes:
+            size = len(pattern)
+            for start in range(len(flat) - size + 1):
+                if all(set(skeleton_keys(flat[start + k][1])) & pattern[k]
+                       for k in range(size)):
+                    spans.append((words.spans[flat[start][0]][0],
+                                  words.spans[flat[start + size - 1][0]][1]))
+        return spans
+
+    def _defined_acronyms(self, text: str) -> set[str]:
+        found = set()
+        for _start, end in self._institute_spans(text, _Words.of(text)):
+            rest = text[end:]
+            match = _PARENTHESISED.match(text, end + len(rest) - len(rest.lstrip()))
+            if match and _is_acronym(match.group(1)):
+                found.add(match.group(1))
+        return found
+
+    def _is_person(self, tokens: list[str]) -> bool:
+        return any(len(t) >= MIN_NAME_PART and _keys(t) & self.person_keys for t in tokens)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the text names someone or something of the proposal, merged, in order."""
+        words = _Words.of(text)
+        found = [m.span() for m in _EMAIL.finditer(text) if m.group().casefold() in self.emails]
+        found += self._institute_spans(text, words)
+        for (start, end), tokens in zip(words.spans, words.tokens, strict=True):
+            word = text[start:end]
+            if word in self.acronyms or self._is_person(tokens):
+                found.append((start, end))
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(found):
+            if merged and (start <= merged[-1][1] or not text[merged[-1][1]:start].strip()):
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def __call__(self, text: str) -> str:
+        text = text or ""
+        out, last = [], 0
+        for start, end in self.spans(text):
+            out += [text[last:start], WITHHELD]
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+
+def _texts(proposal: Proposal) -> list[str]:
+    return ([proposal.title, proposal.acronym, proposal.abstract, proposal.objectives,
+             proposal.keywords, proposal.foreground_ip_terms, proposal.publication_policy]
+            + [t.title for t in proposal.tasks] + [t.description for t in proposal.tasks]
+            + [line.description for line in proposal.budget_lines]
+            + [t.purpose for t in proposal.trips]
+            + [b.description for b in proposal.background_ip])
+
+
+def redactor(proposal: Proposal) -> Redactor:
+    """Return the `Redactor` of the proposal's people, e-mail addresses and institutes."""
     people = [proposal.owner.name] + [m.name for m in proposal.team]
     emails = [proposal.owner.email] + [m.email for m in proposal.team] + [
         c.email for c in proposal.collaborators]
@@ -64,34 +231,12 @@ def _names(proposal: Proposal) -> tuple[list[str], list[str]]:
         people += list(db.session.scalars(select(User.name).where(User.id.in_(collaborator_ids))))
     institutes = [p.institute.name for p in proposal.partners] + [
         p.institute.local_name for p in proposal.partners]
-    whole = [n.strip() for n in people + emails + institutes if n and n.strip()]
-    parts = [part for name in people for part in re.split(r"[\s,.]+", name or "")
-             if len(part) >= MIN_NAME_PART]
-    return whole, parts
+    return Redactor(people, emails, institutes, _texts(proposal))
 
 
 def scrubber(proposal: Proposal) -> Callable[[str], str]:
-    """Return a function striking the proposal's names from a text.
-
-    Whole names and e-mail addresses are struck in any case; single parts of people's names
-    ("Nurlanovna") only as written, so that a surname that is also a word is not struck from
-    every sentence where the word appears in lower case.
-    """
-    whole, parts = _names(proposal)
-    patterns = []
-    if whole:
-        alternatives = "|".join(re.escape(n) for n in sorted(set(whole), key=len, reverse=True))
-        patterns.append(re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE))
-    if parts:
-        alternatives = "|".join(re.escape(p) for p in sorted(set(parts), key=len, reverse=True))
-        patterns.append(re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"))
-
-    def scrub(text: str) -> str:
-        for pattern in patterns:
-            text = pattern.sub(WITHHELD, text or "")
-        return text or ""
-
-    return scrub
+    """Return a function striking the proposal's names from a text (see `Redactor`)."""
+    return redactor(proposal)
 
 
 def review_copy(proposal: Proposal, *, blind: bool) -> ReviewCopy:

@@ -19,9 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
 from center.auth.models import User
@@ -30,6 +32,7 @@ from center.core import audit, clock
 from center.core.db import db
 from center.core.links import external_url
 from center.core.notifications import send_email
+from center.proposals import services as proposal_services
 from center.proposals import workflow
 from center.proposals.models import (
     Collaborator,
@@ -44,9 +47,11 @@ from center.reviews.models import (
     AssignmentStatus,
     NationalityRule,
     PanelEntry,
+    ReminderKind,
     Review,
     ReviewerProfile,
     ReviewPhase,
+    ReviewReminder,
     ReviewRound,
     ReviewStatus,
     weighted_score,
@@ -64,10 +69,6 @@ S = ProposalStatus
 
 #: Past proposals this many years back count for conflicts of interest.
 CONFLICT_LOOKBACK_YEARS = 3
-#: A reviewer with an open review is reminded this long before it is due, and after.
-REMIND_BEFORE = dt.timedelta(days=3)
-#: ... but not more often than this.
-REMIND_EVERY = dt.timedelta(days=2)
 #: Reviews whose weighted scores differ by at least this many points (of 100) disagree.
 DISAGREEMENT_POINTS = 25.0
 
@@ -90,6 +91,12 @@ class DecisionRefused(ReviewError):
 
 def _tenant(obj: Any) -> Tenant:
     return db.session.get(Tenant, obj.tenant_id)
+
+
+def local_time(when: dt.datetime, user: User, tenant: Tenant) -> str:
+    """``when`` in the user's zone (else the center's), with the zone named, for e-mails."""
+    zone = user.timezone or tenant.timezone or "UTC"
+    return f"{when.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def _applicant_emails(proposal: Proposal) -> list[str]:
@@ -125,12 +132,14 @@ def round_version(review_round: ReviewRound) -> int:
 
 def save_round(call: Call, *, by: User, expected_version: int, reviewers_per_proposal: int,
                max_per_reviewer: int, nationality_rule: NationalityRule, phase: ReviewPhase,
-               due_at: dt.datetime | None) -> ReviewRound:
+               due_at: dt.datetime | None, remind_days_before: int | None = None
+               ) -> ReviewRound:
     """Save how ``call`` is reviewed.
 
     Effects: the round created or changed; a new due date moves the due date of every review
-    not yet submitted; an audit event; a flush. Raises `StaleReview` when the round was
-    saved after ``expected_version``.
+    not yet submitted that kept the round's date (one the officer set for an assignment
+    stays); an audit event; a flush. Raises `StaleReview` when the round was saved after
+    ``expected_version``.
     """
     current = round_for(call)
     if round_version(current) != expected_version:
@@ -138,20 +147,25 @@ def save_round(call: Call, *, by: User, expected_version: int, reviewers_per_pro
                             "values shown and save again."))
     if current.id is None:
         db.session.add(current)
-    due_changed = current.due_at != due_at
+    old_due = current.due_at
+    due_changed = old_due != due_at
     current.reviewers_per_proposal = reviewers_per_proposal
     current.max_per_reviewer = max_per_reviewer
     current.nationality_rule = nationality_rule
     current.phase = phase
     current.due_at = due_at
+    if remind_days_before is not None:
+        current.remind_days_before = remind_days_before
     current.updated_at = clock.now()
     if due_changed:
         for assignment in _open_assignments(call):
-            assignment.due_at = due_at
+            if assignment.due_at is None or assignment.due_at == old_due:
+                assignment.due_at = due_at
     audit.record("review.round_saved", current, actor=by, call=call.id,
                  reviewers_per_proposal=reviewers_per_proposal,
                  max_per_reviewer=max_per_reviewer, nationality_rule=str(nationality_rule),
-                 phase=str(phase), due_at=due_at.isoformat() if due_at else None)
+                 phase=str(phase), due_at=due_at.isoformat() if due_at else None,
+                 remind_days_before=current.remind_days_before)
     db.session.flush()
     return current
 
@@ -514,7 +528,8 @@ def assign(proposal: Proposal, membership: Membership, *, by: User) -> Assignmen
                                         title=reviewer_title(proposal)),
                "review_assigned", tenant_id=proposal.tenant_id, reviewer=membership.user,
                title=reviewer_title(proposal), call=call, tenant=tenant,
-               due_at=review_round.due_at,
+               due=(local_time(review_round.due_at, membership.user, tenant)
+                    if review_round.due_at else None),
                url=external_url("reviews.declare", tenant=tenant.slug,
                               assignment_id=assignment.id))
     db.session.flush()
@@ -698,34 +713,102 @@ def my_assignments(user: User) -> list[Assignment]:
         .order_by(Assignment.due_at.is_(None), Assignment.due_at, Assignment.id)))
 
 
+def set_due_date(assignment: Assignment, due_at: dt.datetime | None, *, by: User,
+                 expected_version: int) -> None:
+    """Give one assignment its own due date (None: the round's again).
+
+    Refused (`ReviewError`) once the review is submitted or the proposal left review;
+    `StaleReview` when the assignment changed after ``expected_version``. Effects: the due
+    date set, so the reviewer is reminded against it; an audit event; a flush.
+    """
+    if assignment.version != expected_version:
+        raise StaleReview(_("This assignment changed after you opened the page. Check the "
+                            "due date shown and save again."))
+    if assignment.submitted or assignment.proposal.status != S.under_review:
+        raise ReviewError(_("This review is no longer open; its due date stays as it was."))
+    if assignment.status == AssignmentStatus.conflict:
+        raise ReviewError(_("The reviewer declared a conflict with this proposal."))
+    old = assignment.due_at
+    assignment.due_at = due_at if due_at is not None else round_for(
+        assignment.proposal.call).due_at
+    audit.record("review.due_date_set", assignment, actor=by, proposal=assignment.proposal_id,
+                 reviewer=assignment.reviewer.email,
+                 old=old.isoformat() if old else None,
+                 new=assignment.due_at.isoformat() if assignment.due_at else None)
+    db.session.flush()
+
+
+def reminder_due(assignment: Assignment, review_round: ReviewRound,
+                 now: dt.datetime) -> ReminderKind | None:
+    """Which reminder an open assignment is due for now, if any: overdue once its due date
+    passed, before within the round's reminder days."""
+    if assignment.due_at is None:
+        return None
+    if assignment.due_at < now:
+        return ReminderKind.overdue
+    days = review_round.remind_days_before or 0
+    if days and assignment.due_at - now <= dt.timedelta(days=days):
+        return ReminderKind.before
+    return None
+
+
 def send_reminders(*, now: dt.datetime | None = None, call: Call | None = None) -> int:
-    """E-mail reviewers whose review is due within `REMIND_BEFORE` or overdue, at most every
-    `REMIND_EVERY`; return how many were reminded. Runs in the tenant in scope."""
+    """E-mail each reviewer with an open review the reminders it is due for; return how
+    many were sent. Runs in the tenant in scope.
+
+    Each reminder (before the due date, overdue) goes once per assignment and due date,
+    however often this runs and even when two runs overlap: the `ReviewReminder` row is
+    recorded in a savepoint first, and a row already there (committed by another run)
+    means this run skips it. Effects per reminder: the row, an e-mail, ``reminded_at``, an
+    audit event; a flush.
+    """
     now = now or clock.now()
     query = (select(Assignment).join(Proposal, Proposal.id == Assignment.proposal_id)
              .where(Proposal.status == S.under_review,
                     Assignment.status != AssignmentStatus.conflict,
-                    Assignment.due_at.is_not(None), Assignment.due_at <= now + REMIND_BEFORE,
-                    or_(Assignment.reminded_at.is_(None),
-                        Assignment.reminded_at <= now - REMIND_EVERY))
+                    Assignment.due_at.is_not(None))
+             .options(selectinload(Assignment.review))
              .order_by(Assignment.id))
     if call is not None:
         query = query.where(Proposal.call_id == call.id)
+    rounds: dict[int, ReviewRound] = {}
     sent = 0
-    for assignment in db.session.scalars(query):
+    for assignment in db.session.scalars(query).all():
         if assignment.submitted:
             continue
+        proposal = assignment.proposal
+        if proposal.call_id not in rounds:
+            rounds[proposal.call_id] = round_for(proposal.call)
+        kind = reminder_due(assignment, rounds[proposal.call_id], now)
+        if kind is None:
+            continue
+        known = db.session.scalar(select(ReviewReminder.id).where(
+            ReviewReminder.assignment_id == assignment.id, ReviewReminder.kind == kind,
+            ReviewReminder.due_at == assignment.due_at))
+        if known is not None:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReviewReminder(assignment_id=assignment.id, kind=kind,
+                                              due_at=assignment.due_at, sent_at=now))
+        except IntegrityError:
+            continue  # another run recorded (and sends) this reminder
         tenant = _tenant(assignment)
         endpoint = ("reviews.declare" if assignment.status == AssignmentStatus.pending
                     else "reviews.review")
-        send_email(assignment.reviewer.email, _("Review due: %(title)s",
-                                                title=reviewer_title(assignment.proposal)),
+        overdue = kind == ReminderKind.overdue
+        title = reviewer_title(proposal)
+        send_email(assignment.reviewer.email,
+                   _("Review overdue: %(title)s", title=title) if overdue else
+                   _("Review due: %(title)s", title=title),
                    "review_reminder", tenant_id=assignment.tenant_id,
-                   reviewer=assignment.reviewer, title=reviewer_title(assignment.proposal),
-                   due_at=assignment.due_at, overdue=assignment.due_at < now,
+                   reviewer=assignment.reviewer, title=title, tenant=tenant,
+                   due=local_time(assignment.due_at, assignment.reviewer, tenant),
+                   overdue=overdue,
                    url=external_url(endpoint, tenant=tenant.slug, assignment_id=assignment.id))
         assignment.reminded_at = now
-        audit.record("review.reminded", assignment, actor=None, due_at=assignment.due_at)
+        audit.record("review.reminded", assignment, actor=None, kind=str(kind),
+                     due_at=assignment.due_at.isoformat())
         sent += 1
     db.session.flush()
     return sent
@@ -744,6 +827,8 @@ class RankRow:
     disagreement: bool
     entry: PanelEntry | None = None
     rank: int | None = None
+    budget: int = 0  #: the proposal's total budget, minor units
+    asks: dict[int, int] = field(default_factory=dict)  #: donor id -> amount asked of it
 
     @property
     def count(self) -> int:
@@ -797,9 +882,11 @@ def ranking(call: Call, *, sort: str = "score", descending: bool = True) -> list
             if values and max(values) - min(values) >= math.ceil(int(c["scale"]) / 2):
                 split = True
         far = bool(scores) and max(scores) - min(scores) >= DISAGREEMENT_POINTS
+        totals = proposal_services.budget_totals(proposal)
         rows.append(RankRow(proposal, scores, criteria,
                             sum(1 for a in by_proposal[proposal.id] if a.is_active),
-                            far or split, entries.get(proposal.id)))
+                            far or split, entries.get(proposal.id),
+                            budget=totals["total"], asks=totals["by_donor"]))
     ranked = sorted((r for r in rows if r.scores), key=lambda r: (-r.mean, r.proposal.id))
     for place, row in enumerate(ranked, start=1):
         row.rank = place
@@ -818,14 +905,25 @@ def ranking(call: Call, *, sort: str = "score", descending: bool = True) -> list
     return rows
 
 
+def ranking_donors(call: Call, rows: list[RankRow]) -> list[Donor]:
+    """The donors the panel's budget columns show: the call's, then any other a proposal
+    asks (a donor that left the call after the proposal was written)."""
+    donors = [cd.donor for cd in call.donors]
+    known = {d.id for d in donors}
+    extra = sorted({d for row in rows for d in row.asks if d not in known})
+    return donors + [db.session.get(Donor, d) for d in extra]
+
+
 def ranking_csv(call: Call, rows: list[RankRow]) -> str:
-    """The panel's table as CSV, for a spreadsheet."""
+    """The panel's table as CSV, for a spreadsheet (amounts in minor units)."""
     out = io.StringIO()
     writer = csv.writer(out)
     criteria = [c["name"] for c in call.rubric]
+    donors = ranking_donors(call, rows)
     writer.writerow(["rank", "proposal_id", "acronym", "title", "status", "lead_institute",
                      "reviews", "assigned", "mean_score", "spread", "disagreement",
-                     *[f"mean: {name}" for name in criteria], "budget"])
+                     *[f"mean: {name}" for name in criteria], "budget",
+                     *[f"asked of {d.short_name}" for d in donors]])
     for row in rows:
         p = row.proposal
         writer.writerow([row.rank or "", p.id, p.acronym, p.title, p.status,
@@ -835,7 +933,7 @@ def ranking_csv(call: Call, rows: list[RankRow]) -> str:
                          "yes" if row.disagreement else "no",
                          *["" if row.criteria[n] is None else f"{row.criteria[n]:.2f}"
                            for n in criteria],
-                         p.total_budget])
+                         row.budget, *[row.asks.get(d.id, 0) for d in donors]])
     return out.getvalue()
 
 

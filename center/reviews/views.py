@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +49,7 @@ from center.reviews.forms import (
     DecisionForm,
     DeclarationForm,
     DelegateForm,
+    DueDateForm,
     ProfileForm,
     RapporteurForm,
     ReopenForm,
@@ -125,6 +127,14 @@ def reviewer_tasks() -> dict[str, Any]:
             "rapporteur": [(e, services.reviewer_title(e.proposal))
                            for e in services.rapporteur_tasks(current_user)],
             "donor": _delegate_donor(), "now": clock.now()}
+
+
+@bp.app_template_global()
+def proposal_title(proposal: Proposal) -> str:
+    """The proposal's title as the signed-in user may read it: officers and administrators
+    read it as written, everyone else (reviewers, donors' delegates) through the redaction
+    of a double-blind call."""
+    return proposal.title if has_role(*MANAGERS) else services.reviewer_title(proposal)
 
 
 @bp.app_template_global()
@@ -398,7 +408,8 @@ def settings(call_id: int):
                                 reviewers_per_proposal=form.reviewers_per_proposal.data,
                                 max_per_reviewer=form.max_per_reviewer.data,
                                 nationality_rule=NationalityRule(form.nationality_rule.data),
-                                phase=ReviewPhase(form.phase.data), due_at=form.due_at_utc())
+                                phase=ReviewPhase(form.phase.data), due_at=form.due_at_utc(),
+                                remind_days_before=form.remind_days_before.data)
             db.session.commit()
         except (services.StaleReview, StaleDataError, IntegrityError) as exc:
             db.session.rollback()
@@ -454,13 +465,18 @@ def assign(call_id: int):
 
 
 def _assign_one_form(plan: services.ProposalPlan) -> AssignOneForm:
+    """Any reviewer of the call's donors not yet on the proposal, suggested or not; one with
+    a known conflict is listed as such, and choosing them is refused with the reasons."""
     form = AssignOneForm(prefix=f"p{plan.proposal.id}")
     form.reviewer_id.choices = [SelectChoice(0, "—")] + [
         SelectChoice(o.membership.user_id,
                      _("%(name)s (%(donor)s) — fit %(fit)d %%, %(load)d of %(cap)d",
                        name=o.membership.user.name, donor=o.membership.donor.short_name,
                        fit=round(100 * o.match.score), load=o.load, cap=o.cap))
-        for o in plan.suggested + plan.options]
+        for o in plan.suggested + plan.options] + [
+        SelectChoice(m.user_id, _("%(name)s (%(donor)s) — conflict of interest",
+                                  name=m.user.name, donor=m.donor.short_name))
+        for m, _reasons in plan.excluded]
     return form
 
 
@@ -535,6 +551,31 @@ def reopen(assignment_id: int):
     return redirect(url_for("reviews.proposal_panel", proposal_id=assignment.proposal_id))
 
 
+@bp.route("/<tenant>/reviews/assignments/<int:assignment_id>/due", methods=["POST"])
+@roles(*MANAGERS)
+def set_due(assignment_id: int):
+    """Give one reviewer of a proposal their own due date."""
+    assignment = db.get_or_404(Assignment, assignment_id)
+    form = DueDateForm.build(assignment, timezone=g.tenant.timezone, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            services.set_due_date(assignment, form.due_at_utc(), by=current_user,
+                                  expected_version=form.loaded_version())
+            db.session.commit()
+        except (services.ReviewError, StaleDataError) as exc:
+            db.session.rollback()
+            flash(str(exc) if isinstance(exc, services.ReviewError) else
+                  _("This assignment changed at the same moment. Try again."), "error")
+        else:
+            flash(_("Due date of %(name)s's review saved.", name=assignment.reviewer.name),
+                  "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(_("Due date: %(error)s", error=message), "error")
+    return redirect(url_for("reviews.proposal_panel", proposal_id=assignment.proposal_id))
+
+
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/remind", methods=["POST"])
 @roles(*MANAGERS)
 def remind(call_id: int):
@@ -543,9 +584,9 @@ def remind(call_id: int):
     if ActionForm().validate_on_submit():
         sent = services.send_reminders(call=call)
         db.session.commit()
-        flash(_("%(n)d reminder(s) sent.", n=sent) if sent else
-              _("No review is due within three days, or its reviewer was reminded lately."),
-              "success" if sent else "info")
+        flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", sent) if sent else
+              _("No reminder is due: every open review was reminded already, or is not "
+                "due soon."), "success" if sent else "info")
     return redirect(url_for("reviews.assign", call_id=call.id))
 
 
@@ -575,7 +616,8 @@ def panel(call_id: int):
     rows = services.ranking(call, sort=sort, descending=order == "desc")
     return render_template("reviews/panel.html", call=call, rows=rows, sort=sort, order=order,
                            form=_decision_form(rows), currency=g.tenant.currency,
-                           default_order=DEFAULT_ORDER)
+                           default_order=DEFAULT_ORDER,
+                           donors=services.ranking_donors(call, rows))
 
 
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/panel.csv")
@@ -600,7 +642,8 @@ def decide(call_id: int):
         sort, order = _sorting()
         return render_template("reviews/panel.html", call=call, rows=rows, sort=sort,
                                order=order, form=form, currency=g.tenant.currency,
-                               default_order=DEFAULT_ORDER), 422
+                               default_order=DEFAULT_ORDER,
+                               donors=services.ranking_donors(call, rows)), 422
     chosen = [r for r in rows if r.proposal.id in set(form.proposal_ids.data)]
     if not form.confirmed.data:
         form.versions.data = ",".join(f"{r.proposal.id}:{r.proposal.version}" for r in chosen)
@@ -646,6 +689,9 @@ def proposal_panel(proposal_id: int):
         "reviews/proposal_panel.html", proposal=proposal, assignments=assignments,
         labels=services.reviewer_labels(proposal), entry=entry, rapporteur=rapporteur,
         reopen={a.id: ReopenForm(prefix=f"a{a.id}") for a in assignments if can_reopen(a)},
+        due={a.id: DueDateForm.build(a, timezone=g.tenant.timezone) for a in assignments
+             if a.is_active and not a.submitted
+             and proposal.status == ProposalStatus.under_review},
         remove=ActionForm(), decision=decision, rubric=proposal.call.rubric,
         weighted_score=weighted_score, currency=g.tenant.currency,
         decidable=proposal.status in (ProposalStatus.under_review, ProposalStatus.reviewed))
@@ -768,12 +814,12 @@ def commit(proposal_id: int):
     else:
         if proposal.status == ProposalStatus.approved:
             flash(_("Committed. The commitments now cover the budget: “%(title)s” is "
-                    "approved.", title=proposal.title), "success")
+                    "approved.", title=proposal_title(proposal)), "success")
         elif withdrawing:
             flash(_("Your commitment is withdrawn."), "success")
         else:
             flash(_("Committed %(amount)s to “%(title)s”.",
-                    amount=format_money(amount, g.tenant.currency), title=proposal.title),
+                    amount=format_money(amount, g.tenant.currency), title=proposal_title(proposal)),
                   "success")
     return redirect(url_for("reviews.call_funding", call_id=call.id))
 

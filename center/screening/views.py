@@ -64,7 +64,9 @@ from center.screening.permissions import (
     SCREENERS,
     can_answer,
     can_import_lists,
+    can_read_request,
     can_screen,
+    sees_every_government,
 )
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role, country_name
@@ -508,7 +510,8 @@ def concurrence_request(concurrence_request_id: int):
     """Read the proposal and concur or object, with a comment."""
     req = db.get_or_404(ConcurrenceRequest, concurrence_request_id)
     if not can_answer(_my_countries(), req.country_code):
-        abort(403)
+        # Another government's request: not even its existence is the official's business.
+        abort(404)
     form = ConcurrenceForm(version=req.version)
     if form.validate_on_submit():
         comment = (form.comment.data or "").strip()
@@ -543,7 +546,8 @@ def concurrence_request(concurrence_request_id: int):
     proposal = req.proposal
     return render_template(
         "screening/concurrence_request.html", req=req, proposal=proposal, form=form,
-        others=[r for r in services.requests_of(proposal) if r.id != req.id],
+        others=[r for r in services.requests_of(proposal)
+                if r.id != req.id and can_read_request(_my_countries(), r.country_code)],
         totals=proposals.budget_totals(proposal), currency=g.tenant.currency,
         money=money.format_money, now=clock.now(),
     ), (422 if form.errors else 200)
@@ -556,6 +560,9 @@ def screening_panel(proposal: Proposal) -> dict[str, Any]:
     """What the proposal page shows about screening and concurrence."""
     report = services.report_for(proposal) if proposal.version_no else None
     requests_ = services.requests_of(proposal) if proposal.version_no else []
+    if not sees_every_government(current_user, proposal, current_roles()):
+        countries = _my_countries()
+        requests_ = [r for r in requests_ if can_read_request(countries, r.country_code)]
     return {"report": report, "requests": requests_,
             "summary": services.decisions_summary(requests_)}
 

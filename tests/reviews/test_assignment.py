@@ -232,3 +232,40 @@ def test_an_accepted_assignment_counts_and_a_declared_conflict_does_not(scope: P
     assert len(plan.suggested) == 2
     with pytest.raises(services.ReviewError, match="declared a conflict"):
         services.assign(proposal(scope, "tb"), membership(scope, "r4"), by=user(scope, "officer"))
+
+
+def test_the_officer_adds_any_reviewer_of_the_calls_donors_and_a_conflicted_one_is_refused(
+        app, client, login, panel: Panel) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        r3 = user(panel, "r3")
+        profile = services.reviewer_profile(r3)
+        services.save_profile(r3, by=r3, expected_version=profile.version,
+                              expertise=profile.expertise,
+                              institute_id=panel.world.a.institute_ids[0], nationality="KR",
+                              collaborators="", max_load=6)
+        services.save_round(proposal(panel, "tb").call, by=user(panel, "officer"),
+                            expected_version=0, reviewers_per_proposal=1, max_per_reviewer=6,
+                            nationality_rule=NationalityRule.none,
+                            phase=ReviewPhase.independent, due_at=None)
+        db.session.commit()
+        plan = _plan(panel)[panel.tb]
+        suggested = {o.membership.user_id for o in plan.suggested}
+    login(panel.emails["officer"])
+    page = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/assign").get_data(
+        as_text=True)
+    # The chooser lists the reviewers nobody suggested and the conflicted one, marked.
+    assert "Chen Genome (D2) — conflict of interest" in page
+    url = f"/{panel.slug}/reviews/proposals/{panel.tb}/assign"
+    refused = client.post(url, data={f"p{panel.tb}-reviewer_id": panel.users["r3"]},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "Chen Genome has a conflict of interest" in refused
+    assert "which is in the consortium" in refused
+    outsider = client.post(url, data={f"p{panel.tb}-reviewer_id": panel.users["r5"]},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "Choose a reviewer of a donor taking part in the call." in outsider
+    unsuggested = next(panel.users[k] for k in ("r1", "r2", "r4")
+                       if panel.users[k] not in suggested)
+    assert client.post(url, data={f"p{panel.tb}-reviewer_id": unsuggested}).status_code == 302
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        assert [a.reviewer_id for a in db.session.scalars(select(Assignment).where(
+            Assignment.proposal_id == panel.tb))] == [unsuggested]

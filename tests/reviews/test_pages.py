@@ -22,7 +22,7 @@ from tests.reviews.conftest import Panel, accepted, membership, proposal, user
 
 SETTINGS = {"reviewers_per_proposal": "2", "max_per_reviewer": "4",
             "nationality_rule": "not_consortium_country", "phase": "discussion",
-            "due_at": "2036-03-01T17:00"}
+            "due_at": "2036-03-01T17:00", "remind_days_before": "3"}
 
 
 def test_the_officer_sets_the_round_and_a_stale_form_is_refused(app, client, login,
@@ -121,10 +121,10 @@ def test_the_reminder_command_reminds_every_center(app, panel: Panel) -> None:
         accepted(panel, "tb", "r3")
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["reviews", "remind"])
-    assert result.exit_code == 0 and "1 reminder(s) sent." in result.output
+    assert result.exit_code == 0 and "Reminders sent: 1." in result.output
     with app.app_context():
         mail = db.session.scalar(select(OutboxMessage).where(
             OutboxMessage.subject.like("Review due%")))
         assert mail.recipient == panel.emails["r3"] and "/reviews/assignments/" in mail.body
     again = app.test_cli_runner().invoke(args=["reviews", "remind"])
-    assert "0 reminder(s) sent." in again.output
+    assert again.exit_code == 0 and "Reminders sent: 0." in again.output

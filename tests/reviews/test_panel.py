@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -202,3 +203,35 @@ def test_the_officer_sees_reviewers_and_scores_on_the_proposal_page(app, client,
     login(panel.emails["applicant"])
     page = client.get(f"/{panel.slug}/proposals/{panel.tb}").get_data(as_text=True)
     assert "Outcome of the review" not in page and "Comment to applicants" not in page
+
+
+def test_the_ranking_carries_each_proposals_budget_and_what_it_asks_of_each_donor(
+        scope: Panel) -> None:
+    _reviewed(scope)
+    call = proposal(scope, "tb").call
+    rows = {r.proposal.id: r for r in services.ranking(call)}
+    d1, d2 = scope.donors["d1"], scope.donors["d2"]
+    assert (rows[scope.tb].budget, rows[scope.tb].asks) == (
+        100_000_00, {d1: 60_000_00, d2: 40_000_00})
+    assert rows[scope.water].asks == {d1: 50_000_00, d2: 30_000_00}
+    assert [d.id for d in services.ranking_donors(call, list(rows.values()))][:2] == [d1, d2]
+
+
+def test_the_panel_page_shows_budget_and_asks_per_donor_with_the_currency(
+        app, client, login, panel: Panel) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _reviewed(panel)
+        db.session.commit()
+    login(panel.emails["officer"])
+    html = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel").get_data(
+        as_text=True)
+    assert "Budget (EUR)" in html and "Asks D1" in html and "Asks D2" in html
+    water_row = html[html.index("Small rivers"):]
+    water_row = water_row[:water_row.index("</tr>")]
+    assert re.findall(r"€\s?[\d,.]+", water_row)[:3] == ["€80,000.00", "€50,000.00",
+                                                         "€30,000.00"]
+    exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.csv")
+    rows = {r["proposal_id"]: r for r in csv.DictReader(io.StringIO(
+        exported.get_data(as_text=True)))}
+    assert (rows[str(panel.tb)]["budget"], rows[str(panel.tb)]["asked of D1"],
+            rows[str(panel.tb)]["asked of D2"]) == ("10000000", "6000000", "4000000")

@@ -121,3 +121,22 @@ def test_a_double_blind_review_page_names_nobody(app, page, panel: Panel) -> Non
     assert "Partner 1" in text and "Team member 1" in text
     assert "Nurlanovna" not in text and "Institute of Physics" not in text
     browser.screenshot(page, "reviews-double-blind")
+
+
+def test_the_panel_ranks_with_each_proposals_budget_and_asks_per_donor(app, page,
+                                                                      panel: Panel) -> None:
+    from tests.reviews.conftest import accepted, review
+
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        for key, marks in (("r3", (5, 4)), ("r1", (4, 4))):
+            review(accepted(panel, "tb", key), *marks)
+        review(accepted(panel, "water", "r2"), 3, 3)
+        db.session.commit()
+    _sign_in_as(page, panel, "officer")
+    page.goto(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel")
+    assert page.get_by_role("columnheader", name="Budget (EUR)").is_visible()
+    assert page.get_by_role("columnheader", name="Asks D1").is_visible()
+    row = page.get_by_role("row").filter(has_text="Small rivers")
+    assert row.get_by_role("cell", name="€80,000.00").is_visible()
+    assert row.get_by_role("cell", name="€30,000.00").is_visible()
+    browser.screenshot(page, "reviews-panel-budgets")

@@ -325,7 +325,8 @@ def test_an_official_reads_the_request_and_concurs_on_the_page(app, client, worl
     am_request = _read(app, world, lambda: db.session.scalar(select(ConcurrenceRequest.id).where(
         ConcurrenceRequest.proposal_id == pid, ConcurrenceRequest.country_code == "AM",
         ConcurrenceRequest.version_no == 1)))
-    assert client.get(f"/{world.a.slug}/concurrence/{am_request}").status_code == 403
+    # Another government's request is not found, not merely forbidden.
+    assert client.get(f"/{world.a.slug}/concurrence/{am_request}").status_code == 404
 
 
 def test_the_proposal_page_shows_screening_to_officers_and_concurrence_to_applicants(
