@@ -81,7 +81,7 @@ ROUTES: dict[str, str] = {
         "tenants.delete_visa_rule", "tenants.verify_institute", "tenants.cancel_invitation",
         "tenants.revoke", "tenants.visa_regime", "tenants.delete_visa_regime",
         "proposals.make_lead", "proposals.make_pi", "screening.confirm_institute",
-        "screening.merge_institute", "agreements.confirm_split",
+        "screening.merge_institute", "agreements.confirm_split", "reviews.set_due",
     )},
 }
 
