@@ -152,6 +152,7 @@ def export_tenant(slug: str, out: IO[bytes] | Path, *, storage: Storage) -> Summ
                 files.append((key, data, _content_type(table_name, row)))
         audit.record("tenant.exported", None, actor=None, tenant_id=tenant["id"],
                      rows=sum(len(v) for v in rows.values()), files=len(files))
+        db.session.flush()  # inside the scope: row-level security accepts it only here
 
     order = ["tenants", "users"] + [t.name for t in _tables()]
     manifest = {

@@ -78,6 +78,10 @@ def run(command: list[str]) -> int:
 
 def main() -> int:
     pip_audit = Path(sys.executable).with_name("pip-audit")
+    if not pip_audit.exists():
+        print(f"Dependency audit FAILED: {pip_audit} is missing; install the test extra "
+              "(pip install -e '.[test]').")
+        return 1
     return run([str(pip_audit), "--local", "--skip-editable", "--format", "json",
                 "--progress-spinner", "off", "--timeout", str(REQUEST_TIMEOUT)])
 
