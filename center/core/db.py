@@ -202,8 +202,9 @@ def _sync_open_transaction(scope: int | str | None) -> None:
     transaction = session.get_transaction()
     if transaction is None or not transaction.is_active:
         return  # the next transaction gets the scope from `_scope_new_transaction`
-    for connection in list(transaction._connections.values()):
-        conn = connection[0]
+    # The session keys each connection under its engine and itself: set each one once.
+    connections = {id(entry[0]): entry[0] for entry in transaction._connections.values()}
+    for conn in connections.values():
         if conn.closed or conn.dialect.name != "postgresql":
             continue
         # A transaction that has already failed runs nothing more, and the next one starts
