@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DEBS  := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-nanum fonts-noto-cjk fonts-dejavu-core
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 
-.PHONY: run test install install-test debs-run debs-test lint bench migrate translations clean
+.PHONY: run test install install-test debs-run debs-test lint audit-deps bench migrate translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ run: install
 ## Install what the tests need and run the whole suite on SQLite, then on PostgreSQL
 test: install-test
 	$(BIN)/ruff check .
+	@$(MAKE) --no-print-directory audit-deps
 	@echo "== tests on SQLite =="
 	DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider
 	@echo "== tests on PostgreSQL ($(PG_TEST_URL)) =="
@@ -54,6 +55,12 @@ test: install-test
 
 lint: $(BIN)/python
 	$(BIN)/ruff check .
+
+## Look the installed packages up for known vulnerabilities (pip-audit); an unreachable
+## vulnerability source is reported and skipped
+audit-deps: $(BIN)/python
+	@echo "== dependency audit (pip-audit) =="
+	@$(BIN)/python -m tests.support.dependency_audit
 
 ## Run every benchmark under bench/ and print its figures
 bench: install-test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import click
@@ -9,18 +10,22 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from center import demo
 from center.auth import services as accounts
+from center.core import backup
 from center.core.db import db, tenant_scope
 from center.core.notifications import deliver_pending
 from center.dedup import evaluation
 from center.dedup import services as dedup
+from center.extensions import current_storage
 from center.tenants.models import Tenant
 
 
 def register_cli(app: Flask) -> None:
-    for command in (seed_demo, create_admin, deliver_mail, worker, dedup_eval, import_projects):
+    for command in (seed_demo, create_admin, deliver_mail, worker, dedup_eval, import_projects,
+                    export_tenant, import_tenant):
         app.cli.add_command(command)
 
 
@@ -111,3 +116,43 @@ def import_projects(csv_file, slug: str) -> None:  # noqa: ANN001
                f"{result.matches} overlap(s) with proposals recorded.")
     if result.errors and not (result.created or result.updated):
         raise SystemExit(1)
+
+
+@click.command("export-tenant")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_tenant(slug: str, file: Path) -> None:
+    """Back one center up to FILE: its rows as JSON lines and its stored files (a zip)."""
+    if file.exists():
+        raise click.ClickException(f"{file} exists; give a new file name.")
+    try:
+        summary = backup.export_tenant(slug, file, storage=current_storage())
+    except backup.BackupError as error:
+        db.session.rollback()
+        file.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from None
+    db.session.commit()  # the audit event of the export
+    click.echo(f"Center {slug}: {sum(summary.rows.values())} rows in {len(summary.rows)} "
+               f"tables and {summary.files} files written to {file}.")
+
+
+@click.command("import-tenant")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_tenant(file: Path) -> None:
+    """Restore a center from a backup written by export-tenant (the slug must be free)."""
+    try:
+        summary = backup.import_tenant(file, storage=current_storage())
+    except (backup.BackupError, zipfile.BadZipFile) as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}; nothing imported.") from None
+    except IntegrityError as error:
+        db.session.rollback()
+        raise click.ClickException(
+            f"the backup collides with data already here ({error.orig}); nothing imported. "
+            "Is this center restored already under another slug?") from None
+    db.session.commit()
+    click.echo(f"Center {summary.tenant_slug} restored as tenant {summary.tenant_id}: "
+               f"{sum(summary.rows.values())} rows, {summary.files} files, "
+               f"{summary.users_matched} existing accounts matched by e-mail.")
+    if summary.remapped:
+        click.echo("New ids were given in: " + ", ".join(summary.remapped))

@@ -21,6 +21,9 @@ INSTANCE = Path(os.environ.get("CENTER_INSTANCE_PATH", ROOT / "instance"))
 DEFAULTS: dict[str, Any] = {
     "CENTER_ENV": "development",
     "DATABASE_URL": f"sqlite:///{INSTANCE / 'center.db'}",
+    #: The role that owns the tables and runs `flask db upgrade` (PostgreSQL); DATABASE_URL
+    #: is then the portal's own role, bound by row-level security. Unset: DATABASE_URL.
+    "DATABASE_OWNER_URL": None,
     "STORAGE_URL": str(INSTANCE / "files"),
     "S3_ENDPOINT_URL": None,
     "REDIS_URL": None,

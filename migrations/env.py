@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import create_engine
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -90,7 +91,10 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
+    # Migrations run as the role that owns the tables (DATABASE_OWNER_URL); the portal
+    # itself connects as a role that owns nothing and is bound by row-level security.
+    owner_url = current_app.config.get('DATABASE_OWNER_URL')
+    connectable = create_engine(owner_url) if owner_url else get_engine()
 
     with connectable.connect() as connection:
         context.configure(

@@ -3,6 +3,11 @@
 The database comes from ``DATABASE_URL`` (``make test`` runs the suite once on SQLite and
 once on PostgreSQL). The schema is created once per run; every test starts from empty
 tables.
+
+On PostgreSQL the schema is created as the ``DATABASE_URL`` user (a superuser), with the
+row-level security policies and the audit trigger the migrations write, and the portal
+under test connects as `APP_ROLE`, which neither owns the tables nor bypasses row-level
+security: the whole suite runs under the policies, as production does.
 """
 
 from __future__ import annotations
@@ -19,18 +24,52 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto.server import ThreadedMotoServer
 from playwright.sync_api import sync_playwright
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.serving import make_server
 
 from center import create_app
-from center.core.db import db, tenant_scope
+from center.core.audit import APPEND_ONLY_SQL
+from center.core.db import _tenant_tables, db, rls_policy_sql, tenant_scope
 from center.dedup import services as dedup
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.world import World, build_world
 
+#: The PostgreSQL role the portal under test connects as: no owner, no superuser, no BYPASSRLS.
+APP_ROLE = "center_app"
+
+
+def _admin_url(tmp_root: Path) -> str:
+    """The URL that creates and empties the schema (on PostgreSQL, a superuser's)."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def app_role_url(url: str) -> str:
+    """``url`` as the portal connects to it: on PostgreSQL as `APP_ROLE`."""
+    if not _is_postgres(url):
+        return url
+    return make_url(url).set(username=APP_ROLE, password=None).render_as_string(
+        hide_password=False)
+
 
 def _database_url(tmp_root: Path) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+    """The URL the portal under test connects with (on PostgreSQL, as `APP_ROLE`)."""
+    return app_role_url(_admin_url(tmp_root))
+
+
+_admin_engines: dict[str, Engine] = {}
+
+
+def admin_engine(tmp_root: Path) -> Engine:
+    """An engine as the schema's owner (superuser on PostgreSQL), which RLS does not bind."""
+    url = _admin_url(tmp_root)
+    if url not in _admin_engines:
+        _admin_engines[url] = create_engine(url)
+    return _admin_engines[url]
 
 
 def _test_settings(tmp_root: Path, **extra: object) -> dict[str, object]:
@@ -46,25 +85,63 @@ def _test_settings(tmp_root: Path, **extra: object) -> dict[str, object]:
     }
 
 
-def _reset_schema(app: Flask) -> None:
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-        db.create_all()
+def _create_app_role(conn: object, database: str) -> None:
+    """Create `APP_ROLE` (once per cluster) and grant it plain data access, nothing more."""
+    conn.execute(text(f"""
+        DO $$ BEGIN
+            CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END $$"""))
+    conn.execute(text(f"ALTER ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+    conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}'))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                      f"TO {APP_ROLE}"))
+    # The audit trail is append-only: the portal may add and read events, nothing else.
+    conn.execute(text(f"REVOKE UPDATE, DELETE ON audit_events FROM {APP_ROLE}"))
+    # UPDATE lets a restore (center/core/backup.py) move a sequence past the ids it kept.
+    conn.execute(text(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public "
+                      f"TO {APP_ROLE}"))
 
 
-def _empty_tables(app: Flask) -> None:
+def _reset_schema(tmp_root: Path) -> None:
+    create_schema(admin_engine(tmp_root))
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the models' schema from scratch through ``engine`` (the owner's); on
+    PostgreSQL with the migrations' policies and trigger, and access for `APP_ROLE`."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+            db.metadata.create_all(conn)
+            for table in sorted(_tenant_tables()):
+                for statement in rls_policy_sql(table):
+                    conn.execute(text(statement))
+            for statement in APPEND_ONLY_SQL:
+                conn.execute(text(statement))
+            _create_app_role(conn, engine.url.database)
+    else:
+        db.metadata.drop_all(engine)
+        db.metadata.create_all(engine)
+
+
+def _empty_tables(app: Flask, tmp_root: Path) -> None:
     """Delete every row. DELETE in dependency order beats TRUNCATE on small tables: on
-    PostgreSQL a TRUNCATE of every table costs a lock and a file swap per table per test."""
+    PostgreSQL a TRUNCATE of every table costs a lock and a file swap per table per test.
+
+    On PostgreSQL this runs as the superuser with ``session_replication_role = replica``,
+    which deliberately skips the audit trail's append-only trigger (and row-level security
+    does not bind a superuser); the portal's own role can do neither."""
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+    engine = admin_engine(tmp_root)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +151,8 @@ def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def app(tmp_root: Path) -> Iterator[Flask]:
-    app = create_app(_test_settings(tmp_root))
-    _reset_schema(app)
+    app = create_app(_test_settings(tmp_root))  # imports every model into the metadata
+    _reset_schema(tmp_root)
     yield app
 
 
@@ -83,7 +160,7 @@ def app(tmp_root: Path) -> Iterator[Flask]:
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "app" in request.fixturenames:
-        _empty_tables(request.getfixturevalue("app"))
+        _empty_tables(request.getfixturevalue("app"), request.getfixturevalue("tmp_root"))
         dedup.forget_indexes()
 
 

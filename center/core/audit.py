@@ -1,11 +1,18 @@
-"""The audit trail: who did what to which object, when, from which state to which."""
+"""The audit trail: who did what to which object, when, from which state to which.
+
+The trail is append-only. The ORM refuses to update or delete an `AuditEvent` (a mapper
+event for objects, a ``do_orm_execute`` hook for bulk statements), and on PostgreSQL a
+trigger (`APPEND_ONLY_SQL`, written by the migration and by the test schema) refuses it for
+any client, raw SQL included. The one change the trigger lets through is the database's own
+``ON DELETE SET NULL`` of ``actor_id`` when a user account is erased.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, event, orm
 from sqlalchemy.orm import Mapped, mapped_column
 
 from center.core import clock
@@ -26,6 +33,58 @@ class AuditEvent(TenantScoped, db.Model):
     from_state: Mapped[str | None] = mapped_column(String(40))
     to_state: Mapped[str | None] = mapped_column(String(40))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Something tried to change or remove a recorded audit event."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be deleted")
+
+
+@event.listens_for(orm.Session, "do_orm_execute")
+def _refuse_bulk_change(state: orm.ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+            m.class_ is AuditEvent for m in state.all_mappers):
+        raise AuditTrailIsAppendOnly("audit events cannot be updated or deleted")
+
+
+#: PostgreSQL: a trigger that refuses UPDATE and DELETE on the audit trail for every role
+#: (the table owner included). Only ``actor_id`` may become NULL, which is what the foreign
+#: key's ``ON DELETE SET NULL`` does when a user is erased; nothing else may change.
+APPEND_ONLY_SQL = (
+    """
+    CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.actor_id IS NULL
+           AND (to_jsonb(NEW) - 'actor_id') = (to_jsonb(OLD) - 'actor_id') THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'the audit trail is append-only: % refused on audit_events', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER audit_events_append_only
+    BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()
+    """,
+)
+
+#: Undo `APPEND_ONLY_SQL` (the migration's downgrade).
+DROP_APPEND_ONLY_SQL = (
+    "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+    "DROP FUNCTION IF EXISTS audit_events_append_only()",
+)
 
 
 def record(

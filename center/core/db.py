@@ -5,10 +5,18 @@ carries ``tenant_id NOT NULL`` and every ORM query touching it is filtered by th
 the current request (`with_loader_criteria` in a ``do_orm_execute`` hook). A query on a
 tenant-owned model with no tenant in scope raises `TenantScopeMissing` instead of returning
 every tenant's rows; code that must see all tenants says so with `all_tenants()`.
+
+On PostgreSQL the database holds the same line on its own: every tenant-owned table has a
+forced row-level security policy (`rls_policy_sql`) that shows and accepts only rows of the
+tenant named by the transaction's ``app.tenant_id`` setting, or every row when
+``app.all_tenants`` is ``on``. The session sets both at the start of each transaction and
+again whenever the scope changes inside one, from the same `_scope()` the ORM filter reads,
+so a query that slips past the ORM filter (raw SQL, a forgotten scope) still sees nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +24,8 @@ from typing import Any
 
 from flask import g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, ForeignKey, MetaData, event, orm
+from sqlalchemy import DateTime, ForeignKey, MetaData, event, exc, orm, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.types import TypeDecorator
@@ -93,8 +102,13 @@ def _scope() -> int | str | None:
 
 
 def set_tenant_scope(tenant_id: int | str | None) -> None:
-    """Scope the rest of this application context to one tenant (or `ALL_TENANTS`)."""
+    """Scope the rest of this application context to one tenant (or `ALL_TENANTS`).
+
+    A transaction already open on PostgreSQL gets the new scope at once, so the row-level
+    security policies follow the ORM filter inside the transaction too.
+    """
     g._tenant_scope = tenant_id
+    _sync_open_transaction(tenant_id)
 
 
 def current_tenant_id() -> int:
@@ -119,6 +133,84 @@ def tenant_scope(tenant_id: int | str) -> Iterator[None]:
 def all_tenants() -> Any:
     """Run a block that deliberately reads across tenants."""
     return tenant_scope(ALL_TENANTS)
+
+
+# --- PostgreSQL row-level security -------------------------------------------------------
+
+#: The name of the policy on every tenant-owned table.
+RLS_POLICY = "tenant_isolation"
+
+#: Rows visible and writable: those of the tenant in scope, or all when the scope says so.
+#: An unset or empty ``app.tenant_id`` matches no row (``NULL``), so no scope means no rows.
+RLS_CONDITION = (
+    "current_setting('app.all_tenants', true) = 'on' "
+    "OR tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::integer"
+)
+
+
+def rls_policy_sql(table: str) -> list[str]:
+    """The statements that put ``table`` under forced row-level security by tenant.
+
+    Used by the migration (with its own fixed list of tables) and by the test schema.
+    FORCE makes the policy bind the table's owner too; only superusers and roles with
+    BYPASSRLS pass it, and the portal must connect as neither.
+    """
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {RLS_POLICY} ON {table}",
+        f"CREATE POLICY {RLS_POLICY} ON {table} USING ({RLS_CONDITION}) "
+        f"WITH CHECK ({RLS_CONDITION})",
+    ]
+
+
+def drop_rls_policy_sql(table: str) -> list[str]:
+    """Undo `rls_policy_sql` for ``table``."""
+    return [
+        f"DROP POLICY IF EXISTS {RLS_POLICY} ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
+
+
+_SET_SCOPE = text("SELECT set_config('app.tenant_id', :tenant_id, true), "
+                  "set_config('app.all_tenants', :all_tenants, true)")
+
+
+def _database_scope(scope: int | str | None) -> dict[str, str]:
+    if scope == ALL_TENANTS:
+        return {"tenant_id": "", "all_tenants": "on"}
+    return {"tenant_id": "" if scope is None else str(int(scope)), "all_tenants": "off"}
+
+
+def apply_database_scope(connection: Connection, scope: int | str | None) -> None:
+    """Set the transaction-local tenant settings the row-level security policies read."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_SCOPE, _database_scope(scope))
+
+
+@event.listens_for(orm.Session, "after_begin")
+def _scope_new_transaction(session: orm.Session, transaction: Any,
+                           connection: Connection) -> None:
+    apply_database_scope(connection, _scope())
+
+
+def _sync_open_transaction(scope: int | str | None) -> None:
+    if not has_app_context() or not db.session.registry.has():
+        return
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active:
+        return  # the next transaction gets the scope from `_scope_new_transaction`
+    # The session keys each connection under its engine and itself: set each one once.
+    connections = {id(entry[0]): entry[0] for entry in transaction._connections.values()}
+    for conn in connections.values():
+        if conn.closed or conn.dialect.name != "postgresql":
+            continue
+        # A transaction that has already failed runs nothing more, and the next one starts
+        # with the right scope: keep the original error in view rather than this one.
+        with contextlib.suppress(exc.DBAPIError):
+            apply_database_scope(conn, scope)
 
 
 def _tenant_tables() -> frozenset[str]:

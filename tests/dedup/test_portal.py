@@ -132,8 +132,11 @@ def test_linked_centers_learn_of_an_overlap_but_not_its_text(app, world: World) 
         a, b = (db.session.get(Tenant, s.tenant_id) for s in (world.a, world.b))
         admin_a = db.session.get(User, world.a.user_ids[Role.admin])
         admin_b = db.session.get(User, world.b.user_ids[Role.admin])
-        services.set_coordination(a, b, consent=True, by=admin_a)
-        services.set_coordination(b, a, consent=True, by=admin_b)
+        # Each admin acts in their own center, as the coordination page's request does.
+        with tenant_scope(a.id):
+            services.set_coordination(a, b, consent=True, by=admin_a)
+        with tenant_scope(b.id):
+            services.set_coordination(b, a, consent=True, by=admin_b)
         with tenant_scope(b.id):
             services.check_proposal(_submitted(world.b, "TB in Mongolia", TB), by=admin_b)
             db.session.commit()
@@ -154,8 +157,9 @@ def test_linked_centers_learn_of_an_overlap_but_not_its_text(app, world: World) 
 def test_one_sided_consent_shares_nothing(app, world: World) -> None:
     with app.app_context():
         a, b = (db.session.get(Tenant, s.tenant_id) for s in (world.a, world.b))
-        services.set_coordination(a, b, consent=True,
-                                  by=db.session.get(User, world.a.user_ids[Role.admin]))
+        with tenant_scope(a.id):
+            services.set_coordination(a, b, consent=True,
+                                      by=db.session.get(User, world.a.user_ids[Role.admin]))
         with tenant_scope(b.id):
             services.check_proposal(_submitted(world.b, "TB", TB), by=None)
         with tenant_scope(a.id):
