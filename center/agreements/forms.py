@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from center.agreements import clauses as clause_lib
-from center.core import money
+from center.core.fields import MoneyField
 from center.core.forms import Form
 
 
@@ -91,24 +89,18 @@ class BudgetClauseForm(ClauseForm):
 
 
 class TravelClauseForm(ClauseForm):
-    per_diem = DecimalField(_l("Per-diem per day"), places=2,
-                            validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
-    insurance_cover = DecimalField(_l("Minimum insurance cover"), places=2,
-                                   validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    per_diem = MoneyField(_l("Per-diem per day"),
+                          validators=[DataRequired(_l("Enter the per-diem."))])
+    insurance_cover = MoneyField(_l("Minimum insurance cover"),
+                                 validators=[DataRequired(_l("Enter the insurance cover."))])
     settings_field = "per_diem"
 
     def settings(self, currency: str) -> dict[str, Any]:
-        try:
-            return {"per_diem": money.to_minor(self.per_diem.data, currency),
-                    "insurance_cover": money.to_minor(self.insurance_cover.data, currency)}
-        except ValueError as exc:
-            raise clause_lib.ClauseSyntaxError(
-                f"Amounts in {currency} have at most {money.precision(currency)} decimals."
-            ) from exc
+        return {"per_diem": self.per_diem.data, "insurance_cover": self.insurance_cover.data}
 
     def load_settings(self, settings: dict[str, Any], currency: str) -> None:
-        self.per_diem.data = money.to_decimal(settings["per_diem"], currency)
-        self.insurance_cover.data = money.to_decimal(settings["insurance_cover"], currency)
+        self.per_diem.data = settings["per_diem"]
+        self.insurance_cover.data = settings["insurance_cover"]
 
 
 class IpClauseForm(ClauseForm):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -27,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.proposals.models import BudgetCategory, ForegroundIP
 
@@ -119,8 +117,8 @@ class BudgetLineForm(RowForm):
     category = SelectField(_l("Category"), choices=[SelectChoice(c.value, c.value.capitalize())
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
-    amount = DecimalField(_l("Amount"), places=2,
-                          validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    #: Replaced by `budget_line_form`, which knows the currency.
+    amount = MoneyField(_l("Amount"), validators=[DataRequired(_l("Enter the line's amount."))])
 
 
 class TripForm(RowForm):
@@ -170,9 +168,11 @@ def budget_line_form(donors: list[tuple[int, str]], currency: str,
     class Form_(BudgetLineForm):
         pass
 
+    Form_.amount = MoneyField(_l("Amount (%(currency)s)", currency=currency),
+                              currency=currency,
+                              validators=[DataRequired(_l("Enter the line's amount."))])
     for donor_id, name in donors:
-        setattr(Form_, f"split_{donor_id}", DecimalField(
+        setattr(Form_, f"split_{donor_id}", MoneyField(
             _l("Share asked of %(donor)s (%(currency)s)", donor=name, currency=currency),
-            places=2, default=Decimal(0),
-            validators=[Optional(), NumberRange(min=Decimal(0))]))
+            currency=currency, allow_zero=True, default=0, validators=[Optional()]))
     return Form_() if formdata is None else Form_(formdata=formdata)

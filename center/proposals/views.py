@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -392,37 +391,31 @@ def _budget(proposal: Proposal) -> Any:
         shares = {s.donor_id: s.amount for s in line.splits}
         _open_row(proposal, "budget", form, line, {
             "category": str(line.category), "description": line.description,
-            "amount": money.to_decimal(line.amount, currency),
-            **{f"split_{d}": money.to_decimal(shares.get(d, 0), currency)
-               for d, _name in donors}})
+            "amount": line.amount,
+            **{f"split_{d}": shares.get(d, 0) for d, _name in donors}})
     else:
         _open_row(proposal, "budget", form, None, {})
     result: Any = {"form": form, "item": line}
     if form.validate_on_submit():
-        try:
-            amount = money.to_minor(form.amount.data, currency)
-            splits = {d: money.to_minor(getattr(form, f"split_{d}").data or Decimal(0), currency)
-                      for d, _name in donors}
-        except ValueError:
-            form.amount.errors.append(_("Use at most two decimals."))
+        amount = form.amount.data
+        splits = {d: getattr(form, f"split_{d}").data or 0 for d, _name in donors}
+        asked = sum(splits.values())
+        if asked != amount:
+            form.amount.errors.append(_(
+                "The donors' shares add up to %(asked)s, not %(amount)s.",
+                asked=money.format_money(asked, currency),
+                amount=money.format_money(amount, currency)))
         else:
-            asked = sum(splits.values())
-            if asked != amount:
-                form.amount.errors.append(_(
-                    "The donors' shares add up to %(asked)s, not %(amount)s.",
-                    asked=money.format_money(asked, currency),
-                    amount=money.format_money(amount, currency)))
-            else:
-                values = {"category": BudgetCategory(form.category.data),
-                          "description": form.description.data, "amount": amount,
-                          "splits": splits}
-                result = _add_section(
-                    proposal, "budget", form,
-                    lambda: services.add_budget_line(proposal, by=current_user, **values),
-                    line, lambda revision: services.update_budget_line(
-                        proposal, line, by=current_user, expected_revision=revision, **values))
-                if not isinstance(result, dict):
-                    return result
+            values = {"category": BudgetCategory(form.category.data),
+                      "description": form.description.data, "amount": amount,
+                      "splits": splits}
+            result = _add_section(
+                proposal, "budget", form,
+                lambda: services.add_budget_line(proposal, by=current_user, **values),
+                line, lambda revision: services.update_budget_line(
+                    proposal, line, by=current_user, expected_revision=revision, **values))
+            if not isinstance(result, dict):
+                return result
     return {**result, "donors": donors, "totals": services.budget_totals(proposal),
             "split_fields": [getattr(form, f"split_{d}") for d, _n in donors],
             "budget_problems": services.budget_problems(proposal)}

@@ -12,7 +12,6 @@ from typing import Any
 
 from babel import Locale
 from flask import (
-    Response,
     abort,
     flash,
     g,
@@ -33,6 +32,7 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import clock
 from center.core.db import db
+from center.core.exports import csv_response
 from center.core.money import format_money
 from center.core.pdf import render_pdf
 from center.extensions import current_storage
@@ -586,8 +586,8 @@ def panel_csv(call_id: int):
     call = get_call_or_404(call_id)
     sort, order = _sorting()
     rows = services.ranking(call, sort=sort, descending=order == "desc")
-    return Response(services.ranking_csv(call, rows), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=panel-call-{call.id}.csv"})
+    headers, table = services.ranking_table(call, rows, g.tenant.currency)
+    return csv_response(f"panel-call-{call.id}.csv", headers, table)
 
 
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/decide", methods=["POST"])
@@ -745,7 +745,7 @@ def commit(proposal_id: int):
         if withdrawing:
             abort(400)
         return _board(call, donor, {proposal.id: form}, 422)
-    amount = 0 if withdrawing else form.amount.minor
+    amount = 0 if withdrawing else form.amount.data
     try:
         funding.commit(proposal, donor, amount, by=current_user)
         db.session.commit()

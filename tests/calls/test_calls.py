@@ -171,7 +171,7 @@ def test_amounts_are_read_in_the_interface_language(app, world: World, login) ->
     ({"rubric": "Merit | 60 | 5\nRelevance | forty | 5"}, "rubric", "Line 2"),
     ({"budget_ceiling": "1000.505"}, "budget_ceiling", "EUR amounts have at most 2 decimals."),
     ({"budget_ceiling": "0"}, "budget_ceiling", "above zero"),
-    ({"budget_ceiling": "a lot"}, "budget_ceiling", "Enter an amount"),
+    ({"budget_ceiling": "a lot"}, "budget_ceiling", "Enter the amount in digits"),
     ({"offer_D1": ""}, "offers", "at least one donor"),
     ({"offer_D1": "12.3456"}, "offer_D1", "at most 2 decimals"),
     ({"eligible_countries": None}, "eligible_countries", "at least one country"),

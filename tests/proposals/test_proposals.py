@@ -333,7 +333,7 @@ def test_a_row_opens_filled_in_and_saving_changes_it(app, client, world, login) 
             BudgetLine.proposal_id == world.a.ids["proposal_id"]))
 
     html = client.get(f"{url}?item={line_id}").get_data(as_text=True)
-    assert "Change the line “Sequencer”" in html and 'value="1000.00"' in html
+    assert "Change the line “Sequencer”" in html and 'value="1,000.00"' in html
     assert f'name="item_id" type="hidden" value="{line_id}"' in html
     assert 'value="600.00"' in html and "Save the changes" in html
 

@@ -58,8 +58,8 @@ def test_the_panel_page_sorts_and_exports_csv(app, client, login, panel: Panel) 
     assert page.status_code == 200 and "disagree" in html
     assert html.index("Genomic surveillance") < html.index("Small rivers")
     exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.csv")
-    assert exported.mimetype == "text/csv"
-    rows = [r for r in csv.DictReader(io.StringIO(exported.get_data(as_text=True)))
+    assert exported.mimetype == "text/csv" and exported.get_data().startswith(b"\xef\xbb\xbf")
+    rows = [r for r in csv.DictReader(io.StringIO(exported.get_data().decode("utf-8-sig")))
             if r["proposal_id"] in (str(panel.tb), str(panel.water))]
     assert [(r["rank"], r["mean_score"], r["disagreement"]) for r in rows] == [
         ("1", "76.0", "no"), ("2", "69.3", "yes")]

@@ -282,7 +282,7 @@ def test_the_audit_trail_exports_as_csv_with_the_system_as_actor(app, client, wo
     response = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.csv")
     assert response.mimetype == "text/csv"
     assert f"proposal-{pid}-audit.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     by_action = {r["action"]: r for r in rows}
     assert by_action["proposal.submit"]["actor"] == "Applicant of alpha"
     assert (by_action["proposal.pass_screening"]["from_state"],
