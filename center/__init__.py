@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from center import cli
+from center.core.audit import detail_text
 from center.core.errors import register_errorhandlers
 from center.core.logs import configure_logging
 from center.core.money import format_money
@@ -134,7 +135,7 @@ def register_template_context(app: Flask) -> None:
                                  nav_items=nav_items, home_blocks=lambda: home_blocks,
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
-                                 format_money=format_money)
+                                 format_money=format_money, audit_detail=detail_text)
     app.jinja_env.filters["datetime"] = format_moment
 
     @app.context_processor

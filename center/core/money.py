@@ -149,15 +149,15 @@ def parse_amount(text: str | None, currency: str, locale: str | Locale | None = 
             raise AmountError(_("Write the amount as %(example)s: in this language "
                                 "“%(decimal)s” marks the decimals.", example=example,
                                 decimal=decimal_mark))
+    if decimal_mark in marks[:-1]:
+        raise AmountError(_("Write the amount as %(example)s: “%(decimal)s” marks the "
+                            "decimals and comes once, at the end.", example=example,
+                            decimal=decimal_mark))
     digits = precision(currency)
     fraction = ""
     if marks and marks[-1] == decimal_mark:
         fraction = parts.pop()
         marks.pop()
-        if decimal_mark in marks:
-            raise AmountError(_("Write the amount as %(example)s: “%(decimal)s” marks the "
-                                "decimals and comes once.", example=example,
-                                decimal=decimal_mark))
         if len(fraction) == 3 and len(parts[-1]) <= 3:
             # "1.500" in English or "1,500" in Russian is a thousand and a half elsewhere.
             whole = int("".join(parts) + fraction)

@@ -66,6 +66,24 @@ def test_the_panel_page_sorts_and_exports_csv(app, client, login, panel: Panel) 
     assert rows[1]["mean: Scientific merit"] == "3.33"
 
 
+def test_the_panel_csv_defuses_formulas_in_titles_and_gives_the_budget_in_euros(
+        app, client, login, panel: Panel) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _reviewed(panel)
+        proposal(panel, "tb").title = '=HYPERLINK("http://evil.example","Open")'
+        proposal(panel, "water").acronym = "@SUM"
+        budget = proposal(panel, "tb").total_budget
+        db.session.commit()
+    login(panel.emails["officer"])
+    exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.csv")
+    rows = {r["proposal_id"]: r for r in csv.DictReader(
+        io.StringIO(exported.get_data().decode("utf-8-sig")))}
+    assert rows[str(panel.tb)]["title"] == '\'=HYPERLINK("http://evil.example","Open")'
+    assert rows[str(panel.water)]["acronym"] == "'@SUM"
+    assert rows[str(panel.tb)]["budget (EUR)"] == f"{budget // 100}.{budget % 100:02d}"
+    assert rows[str(panel.tb)]["reviews"] == "3"
+
+
 def test_the_rapporteur_writes_the_consensus_and_other_reviewers_may_not(
         app, client, login, panel: Panel) -> None:
     with app.app_context(), tenant_scope(panel.tenant_id):
