@@ -1,18 +1,21 @@
 """Tables for spreadsheets: one place that writes every export, safe to open in Excel.
 
 A view builds ``headers`` and ``rows`` (lists of plain values) and returns
-`csv_response(filename, headers, rows)`. Text that a spreadsheet would run as a formula
-(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'``;
-numbers stay numbers. An XLSX variant takes the same headers and rows.
+`csv_response(filename, headers, rows)` or `xlsx_response` with the same table. In CSV, text
+that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return) is prefixed with ``'``; in XLSX every text is written as a string cell,
+which no spreadsheet runs, so it keeps its exact text. Numbers stay numbers in both.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+import xlsxwriter
 from flask import Response
 
 from center.core.money import to_decimal
@@ -60,6 +63,44 @@ def csv_response(filename: str, headers: Sequence[str],
                     mimetype="text/csv", headers={
                         "Content-Disposition": f'attachment; filename="{filename}"',
                         "X-Content-Type-Options": "nosniff"})
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Cell]], *,
+               sheet: str = "Export") -> bytes:
+    """The table as an XLSX workbook of one sheet, the header row bold and frozen."""
+    out = io.BytesIO()
+    # No formula, URL or number is ever guessed from text: write_string stores it as typed.
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False})
+    bold = book.add_format({"bold": True})
+    page = book.add_worksheet(sheet[:31])
+    for col, header in enumerate(headers):
+        page.write_string(0, col, str(header), bold)
+    page.freeze_panes(1, 0)
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                page.write_string(r, col, "yes" if value else "no")
+            elif isinstance(value, int | float | Decimal):
+                page.write_number(r, col, float(value))
+            else:
+                page.write_string(r, col, str(value))
+    book.set_properties({"created": dt.datetime(2000, 1, 1)})  # same table, same bytes
+    book.close()
+    return out.getvalue()
+
+
+def xlsx_response(filename: str, headers: Sequence[str],
+                  rows: Iterable[Sequence[Cell]]) -> Response:
+    """A download of the table as ``filename`` (ASCII, ending in ``.xlsx``)."""
+    return Response(xlsx_bytes(headers, rows), mimetype=XLSX_MIMETYPE, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 def money_cell(minor: int | None, currency: str) -> Decimal | None:

@@ -32,7 +32,7 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import clock
 from center.core.db import db
-from center.core.exports import csv_response
+from center.core.exports import csv_response, xlsx_response
 from center.core.money import format_money
 from center.core.pdf import render_pdf
 from center.extensions import current_storage
@@ -588,6 +588,17 @@ def panel_csv(call_id: int):
     rows = services.ranking(call, sort=sort, descending=order == "desc")
     headers, table = services.ranking_table(call, rows, g.tenant.currency)
     return csv_response(f"panel-call-{call.id}.csv", headers, table)
+
+
+@bp.route("/<tenant>/reviews/calls/<int:call_id>/panel.xlsx")
+@roles(*MANAGERS)
+def panel_xlsx(call_id: int):
+    """The panel's table as an XLSX workbook, in the order shown."""
+    call = get_call_or_404(call_id)
+    sort, order = _sorting()
+    rows = services.ranking(call, sort=sort, descending=order == "desc")
+    headers, table = services.ranking_table(call, rows, g.tenant.currency)
+    return xlsx_response(f"panel-call-{call.id}.xlsx", headers, table)
 
 
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/decide", methods=["POST"])

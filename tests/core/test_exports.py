@@ -6,10 +6,11 @@ import csv
 import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from flask import Flask
 
-from center.core.exports import csv_response, csv_text, escape_cell, money_cell
+from center.core.exports import csv_response, csv_text, escape_cell, money_cell, xlsx_bytes
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
@@ -48,3 +49,17 @@ def test_amounts_go_out_as_major_units_of_their_currency() -> None:
     assert money_cell(150050, "EUR") == Decimal("1500.50")
     assert money_cell(1500, "KRW") == Decimal(1500)
     assert money_cell(None, "EUR") is None
+
+
+def test_the_xlsx_keeps_text_exactly_as_text_and_numbers_as_numbers() -> None:
+    data = xlsx_bytes(["title", "amount (EUR)", "note"],
+                      [["=HYPERLINK(\"http://evil.example\")", Decimal("1500.50"), None],
+                       ["http://example.org", 7, "0012"]])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]] == ["title", "amount (EUR)", "note"]
+    formula, amount, empty = sheet[2]
+    assert (formula.value, formula.data_type) == ("=HYPERLINK(\"http://evil.example\")", "s")
+    assert (amount.value, amount.data_type) == (1500.5, "n") and empty.value is None
+    assert [c.value for c in sheet[3]] == ["http://example.org", 7, "0012"]
+    assert sheet[3][0].hyperlink is None
+    assert xlsx_bytes(["a"], [[1]]) == xlsx_bytes(["a"], [[1]])
