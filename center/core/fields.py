@@ -23,9 +23,9 @@ class MoneyField(StringField):
 
     Renders ``type="text" inputmode="decimal"`` (never ``type=number``, which browsers read
     in their own locale) with the amount written the way `money.parse_amount` reads it back.
-    A typed amount that cannot be read stays in the input with the reason next to it. Use
-    ``DataRequired`` for a required amount (it sees None for empty input) and ``Optional``
-    otherwise.
+    A typed amount that cannot be read stays in the input with the reason next to it. A
+    required amount takes ``DataRequired`` (``InputRequired`` where zero is allowed: blank
+    input counts as none); an optional one ``Optional``.
     """
 
     def __init__(self, label: Any = None, validators: Any = None, *,
@@ -54,6 +54,9 @@ class MoneyField(StringField):
         if not valuelist:
             return
         self.data = None
+        if not str(valuelist[0]).strip():
+            self.raw_data = []  # blank is no input: InputRequired and Optional see it so
+            return
         try:
             self.data = money.parse_amount(str(valuelist[0]), self.currency,
                                            allow_negative=self.allow_negative)

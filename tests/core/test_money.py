@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from center.core import money
 from center.core.audit import detail_text
@@ -161,6 +161,18 @@ def test_the_field_says_required_when_empty(app: Flask) -> None:
     with app.test_request_context():
         form = _Form(MultiDict({"amount": " "}))
         assert not form.validate() and form.amount.errors == ["Enter it."]
+
+
+def test_a_required_field_that_allows_zero_refuses_blank_but_takes_zero(app: Flask) -> None:
+    class ZeroForm(Form):
+        cost = MoneyField("Cost", currency="EUR", allow_zero=True,
+                          validators=[InputRequired("Enter the cost.")])
+
+    with app.test_request_context():
+        blank = ZeroForm(MultiDict({"cost": "   "}))
+        assert not blank.validate() and blank.cost.errors == ["Enter the cost."]
+        zero = ZeroForm(MultiDict({"cost": "0"}))
+        assert zero.validate() and zero.cost.data == 0
 
 
 def test_the_field_accepts_only_minor_units_from_code(app: Flask) -> None:
