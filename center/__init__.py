@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from center import cli
+from center.core.audit import detail_text
 from center.core.errors import register_errorhandlers
 from center.core.hidden_fields import MAX_COUNTER
 from center.core.logs import configure_logging
@@ -160,7 +161,8 @@ def register_template_context(app: Flask) -> None:
                                  nav_items=nav_items, home_blocks=lambda: home_blocks,
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
-                                 format_money=format_money, state_label=state_label)
+                                 format_money=format_money, state_label=state_label,
+                                 audit_detail=detail_text)
     app.jinja_env.filters["datetime"] = format_moment
 
     @app.context_processor

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    StopValidation,
-)
+from wtforms.validators import DataRequired, Length, Optional
 
 from center.agreements import clauses as clause_lib
-from center.calls.forms import MoneyField, amount_text
-from center.core import money
+from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
 
@@ -63,22 +52,6 @@ class CountersignForm(Form):
                              validators=[DataRequired(), Length(min=2, max=200)])
 
 
-_ZERO = re.compile(r"[\s0.,\u00a0\u202f'’-]*")
-
-
-class ShareField(MoneyField):
-    """A donor's share of one budget line: an amount, or nothing (blank or zero)."""
-
-    def pre_validate(self, form: Any) -> None:
-        try:
-            super().pre_validate(form)
-        except StopValidation:
-            if (self.data or "").strip() and _ZERO.fullmatch(self.data) and "0" in self.data:
-                self.minor = 0
-                return
-            raise
-
-
 class FundedSplitForm(Form):
     """The officer's re-split of the budget lines between the funding donors; one share
     field per line and donor. Build it with `FundedSplitForm.build`."""
@@ -93,9 +66,9 @@ class FundedSplitForm(Form):
     @classmethod
     def build(cls, lines: Sequence[BudgetLine], donors: Sequence[Donor],
               currency: str) -> FundedSplitForm:
-        fields = {cls.field_name(line.id, d.id): ShareField(
+        fields = {cls.field_name(line.id, d.id): MoneyField(
             _l("%(donor)s's share of “%(line)s”", donor=d.name, line=line.description),
-            currency=currency, validators=[Optional()])
+            currency=currency, allow_zero=True, validators=[Optional()])
             for line in lines for d in donors}
         form = type("TenantFundedSplitForm", (cls,), fields)()
         form.lines, form.donors, form.currency = list(lines), list(donors), currency
@@ -108,13 +81,12 @@ class FundedSplitForm(Form):
         for line in self.lines:
             for d in self.donors:
                 amount = split.get(line.id, {}).get(d.id, 0)
-                text = amount_text(amount, self.currency) if amount else ""
-                self.share(line.id, d.id).data = text
+                self.share(line.id, d.id).data = amount or None
         self.version.data = str(version)
 
     def split(self) -> dict[int, dict[int, int]]:
         """The shares typed, in minor units (blank counts as nothing)."""
-        return {line.id: {d.id: self.share(line.id, d.id).minor or 0 for d in self.donors}
+        return {line.id: {d.id: self.share(line.id, d.id).data or 0 for d in self.donors}
                 for line in self.lines}
 
 
@@ -161,24 +133,18 @@ class BudgetClauseForm(ClauseForm):
 
 
 class TravelClauseForm(ClauseForm):
-    per_diem = DecimalField(_l("Per-diem per day"), places=2,
-                            validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
-    insurance_cover = DecimalField(_l("Minimum insurance cover"), places=2,
-                                   validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    per_diem = MoneyField(_l("Per-diem per day"),
+                          validators=[DataRequired(_l("Enter the per-diem."))])
+    insurance_cover = MoneyField(_l("Minimum insurance cover"),
+                                 validators=[DataRequired(_l("Enter the insurance cover."))])
     settings_field = "per_diem"
 
     def settings(self, currency: str) -> dict[str, Any]:
-        try:
-            return {"per_diem": money.to_minor(self.per_diem.data, currency),
-                    "insurance_cover": money.to_minor(self.insurance_cover.data, currency)}
-        except ValueError as exc:
-            raise clause_lib.ClauseSyntaxError(
-                f"Amounts in {currency} have at most {money.precision(currency)} decimals."
-            ) from exc
+        return {"per_diem": self.per_diem.data, "insurance_cover": self.insurance_cover.data}
 
     def load_settings(self, settings: dict[str, Any], currency: str) -> None:
-        self.per_diem.data = money.to_decimal(settings["per_diem"], currency)
-        self.insurance_cover.data = money.to_decimal(settings["insurance_cover"], currency)
+        self.per_diem.data = settings["per_diem"]
+        self.insurance_cover.data = settings["insurance_cover"]
 
 
 class IpClauseForm(ClauseForm):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from babel.numbers import NumberFormatError, format_decimal, parse_decimal
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -29,13 +27,13 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from center.calls.models import ATTACHMENT_KINDS, REVIEW_MODE_LABELS, Call, ReviewMode
-from center.core import clock, money
+from center.core import clock
+from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.tenants.models import Country, Donor, Tenant, country_name
 
@@ -43,54 +41,11 @@ from center.tenants.models import Country, Donor, Tenant, country_name
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 RUBRIC_EXAMPLE = "Scientific merit | 40 | 5"
 MAX_TOPIC_LENGTH = 200
-_GROUPING = re.compile(r"[\s\u00a0\u202f']")
 _WHOLE = re.compile(r"[0-9]{1,3}")
 
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-class MoneyField(StringField):
-    """An amount typed in the interface language; `minor` holds it in minor units."""
-
-    def __init__(self, label: Any = None, validators: Any = None, *, currency: str,
-                 **kwargs: Any) -> None:
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-        self.currency = currency
-        self.minor: int | None = None
-
-    def pre_validate(self, form: Any) -> None:
-        self.minor = None
-        text = _GROUPING.sub("", self.data or "")
-        if not text:
-            return
-        try:
-            amount = parse_decimal(text, locale=_locale(), strict=True)
-        except NumberFormatError:
-            amount = None
-        if amount is None or not amount.is_finite():
-            raise StopValidation(_("Enter an amount such as %(example)s.", example=format_decimal(
-                Decimal("150000.5"), locale=_locale(), group_separator=False)))
-        try:
-            minor = money.to_minor(amount, self.currency)
-        except ValueError:
-            digits = money.precision(self.currency)
-            raise StopValidation(ngettext(
-                "%(currency)s amounts have at most %(num)d decimal.",
-                "%(currency)s amounts have at most %(num)d decimals.",
-                digits, currency=self.currency) if digits else
-                _("%(currency)s amounts have no decimals.", currency=self.currency)) from None
-        if minor <= 0:
-            raise StopValidation(_("Enter an amount above zero."))
-        self.minor = minor
-
-
-def amount_text(minor: int, currency: str) -> str:
-    """Write minor units the way `MoneyField` reads them back in this language."""
-    return format_decimal(money.to_decimal(minor, currency), locale=_locale(),
-                          group_separator=False, decimal_quantization=False)
 
 
 def topic_lines(text: str | None) -> list[str]:
@@ -223,13 +178,12 @@ class CallForm(Form):
             "version": call.version, "title": call.title, "description": call.description,
             "topics": "\n".join(call.topics), "eligible_countries": call.eligible_countries,
             "opens_at": call.opens_at, "closes_at": call.closes_at,
-            "budget_ceiling": amount_text(call.budget_ceiling, tenant.currency),
+            "budget_ceiling": call.budget_ceiling,
             "max_duration_months": call.max_duration_months,
             "overhead_cap_percent": call.overhead_cap_percent,
             "required_attachments": call.required_attachments,
             "review_mode": call.review_mode, "rubric": rubric_text(call.rubric),
-            **{f"offer_{cd.donor_id}": amount_text(cd.offered, tenant.currency)
-               for cd in call.donors},
+            **{f"offer_{cd.donor_id}": cd.offered for cd in call.donors},
         }
 
     def offer_fields(self) -> list[tuple[Donor, MoneyField]]:
@@ -273,7 +227,7 @@ class CallForm(Form):
 
     def offers(self) -> dict[int, int]:
         """Return {donor id: offered minor units} for the donors given an amount."""
-        return {donor.id: f.minor for donor, f in self.offer_fields() if f.minor is not None}
+        return {donor.id: f.data for donor, f in self.offer_fields() if f.data is not None}
 
     def call_fields(self) -> dict[str, Any]:
         """Return the call's columns from a validated form: UTC times, minor units."""
@@ -284,7 +238,7 @@ class CallForm(Form):
             "eligible_countries": sorted(self.eligible_countries.data),
             "opens_at": self.opens_at.data.astimezone(dt.UTC),
             "closes_at": self.closes_at.data.astimezone(dt.UTC),
-            "budget_ceiling": self.budget_ceiling.minor,
+            "budget_ceiling": self.budget_ceiling.data,
             "max_duration_months": self.max_duration_months.data,
             "overhead_cap_percent": self.overhead_cap_percent.data,
             "required_attachments": [k for k in ATTACHMENT_KINDS

@@ -11,8 +11,8 @@ from sqlalchemy.orm import attributes, selectinload
 from center.auth.models import User
 from center.calls.models import CALL_STATES, Call, CallDonor
 from center.core import audit, clock
-from center.core.db import db
-from center.tenants.models import Donor
+from center.core.db import current_tenant_id, db
+from center.tenants.models import Donor, Tenant
 
 #: The columns of `Call` an officer sets; anything else given to a service is a mistake.
 EDITABLE_FIELDS = frozenset({
@@ -46,7 +46,8 @@ def create_call(*, by: User, offers: dict[int, int] | None = None, **fields: Any
     call = Call(created_at=clock.now(), **fields)
     db.session.add(call)
     _apply_offers(call, offers or {})
-    audit.record("call.created", call, actor=by, title=call.title, offers=offers or {})
+    audit.record("call.created", call, actor=by, title=call.title, offers=offers or {},
+                 budget_ceiling=call.budget_ceiling, currency=_currency(call))
     db.session.flush()
     return call
 
@@ -71,7 +72,9 @@ def update_call(call: Call, *, by: User, expected_version: int,
         return
     if not changed:
         _touch(call)
-    audit.record("call.updated", call, actor=by, fields=changed, offers=offer_changes)
+    audit.record("call.updated", call, actor=by, fields=changed, offers=offer_changes,
+                 currency=_currency(call),
+                 **({"budget_ceiling": call.budget_ceiling} if "budget_ceiling" in changed else {}))
     db.session.flush()
 
 
@@ -86,8 +89,13 @@ def set_call_donors(call: Call, offers: dict[int, int], *, by: User) -> None:
     if not changes:
         return
     _touch(call)
-    audit.record("call.donors_set", call, actor=by, offers=changes)
+    audit.record("call.donors_set", call, actor=by, offers=changes, currency=_currency(call))
     db.session.flush()
+
+
+def _currency(call: Call) -> str:
+    """The currency of the call's tenant: offers and ceiling are in its minor units."""
+    return db.session.get(Tenant, call.tenant_id or current_tenant_id()).currency
 
 
 def _apply_offers(call: Call, offers: dict[int, int]) -> dict[int, int | None]:

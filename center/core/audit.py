@@ -10,6 +10,7 @@ any client, raw SQL included. The one change the trigger lets through is the dat
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, event, orm
@@ -17,6 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from center.core import clock
 from center.core.db import TenantScoped, UTCDateTime, db
+from center.core.money import format_money
+
+#: Detail keys holding amounts in minor units, or maps of them ({donor: minor units}). An
+#: event with one of them also records ``currency``, so the trail can show the amounts.
+AMOUNT_KEYS = frozenset({"amount", "previous", "proposal_committed", "budget", "split",
+                         "offers", "commitments", "budget_ceiling", "per_diem",
+                         "insurance_cover"})
 
 
 class AuditEvent(TenantScoped, db.Model):
@@ -126,3 +134,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return str(value)
+
+
+def detail_text(key: str, value: Any, details: dict[str, Any]) -> str:
+    """One detail of an event as the audit trail shows it: amounts with their currency."""
+    currency = details.get("currency")
+    if key in AMOUNT_KEYS and currency:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return format_money(value, currency)
+        if isinstance(value, dict):
+            return ", ".join(f"{k}: {'—' if v is None else format_money(v, currency)}"
+                             if isinstance(v, int | None) else f"{k}: {v}"
+                             for k, v in value.items())
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

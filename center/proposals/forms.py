@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -11,7 +10,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     IntegerField,
     SelectChoice,
@@ -33,6 +31,7 @@ from wtforms.validators import (
 from center.calls.models import ATTACHMENT_KINDS
 from center.core import clock
 from center.core.countries import COUNTRY_REQUIRED
+from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
 from center.proposals.models import (
@@ -191,8 +190,8 @@ class BudgetLineForm(RowForm):
     category = SelectField(_l("Category"), choices=[SelectChoice(c.value, BUDGET_CATEGORY_LABELS[c])
                                                     for c in BudgetCategory])
     description = StringField(_l("Description"), validators=[DataRequired(), Length(max=300)])
-    amount = DecimalField(_l("Amount"), places=2,
-                          validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    #: Replaced by `budget_line_form`, which knows the currency.
+    amount = MoneyField(_l("Amount"), validators=[DataRequired(_l("Enter the line's amount."))])
 
 
 class TripForm(RowForm):
@@ -204,16 +203,10 @@ class TripForm(RowForm):
     depart_on = DateField(_l("Departure"), validators=[DataRequired()])
     return_on = DateField(_l("Return"), validators=[DataRequired()])
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
-    #: The estimated cost in the center's currency; the view converts it to minor units.
-    #: (The one place to swap for the shared MoneyField.)
-    cost = DecimalField(_l("Estimated cost"), places=2,
-                        description=_l("Tickets, per-diem and insurance for this trip."),
-                        validators=[InputRequired(), NumberRange(min=Decimal(0),
-                                                                 max=Decimal(1_000_000))])
-
-    def validate_cost(self, field: DecimalField) -> None:
-        if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
-            raise ValidationError(_l("Use at most two decimals."))
+    #: The estimated cost in the center's currency, in minor units.
+    cost = MoneyField(_l("Estimated cost"), allow_zero=True,
+                      description=_l("Tickets, per-diem and insurance for this trip."),
+                      validators=[InputRequired()])
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Check each field, then the trip as a whole (past, to itself, back before out)."""
@@ -271,9 +264,11 @@ def budget_line_form(donors: list[tuple[int, str]], currency: str,
     class Form_(BudgetLineForm):
         pass
 
+    Form_.amount = MoneyField(_l("Amount (%(currency)s)", currency=currency),
+                              currency=currency,
+                              validators=[DataRequired(_l("Enter the line's amount."))])
     for donor_id, name in donors:
-        setattr(Form_, f"split_{donor_id}", DecimalField(
+        setattr(Form_, f"split_{donor_id}", MoneyField(
             _l("Share asked of %(donor)s (%(currency)s)", donor=name, currency=currency),
-            places=2, default=Decimal(0),
-            validators=[Optional(), NumberRange(min=Decimal(0))]))
+            currency=currency, allow_zero=True, default=0, validators=[Optional()]))
     return Form_() if formdata is None else Form_(formdata=formdata)

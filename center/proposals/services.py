@@ -331,6 +331,11 @@ def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> No
         raise ProposalError("Only donors taking part in the call can fund a line.")
 
 
+def _currency(proposal: Proposal) -> str:
+    """The currency of the proposal's tenant: its amounts are in its minor units."""
+    return db.session.get(Tenant, proposal.tenant_id).currency
+
+
 def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
                     description: str, amount: int, splits: dict[int, int],
                     institute_id: int | None = None) -> BudgetLine:
@@ -344,7 +349,7 @@ def add_budget_line(proposal: Proposal, *, by: User, category: BudgetCategory,
     line.splits = [BudgetSplit(donor_id=d, amount=a) for d, a in splits.items() if a]
     proposal.budget_lines.append(line)
     audit.record("proposal.budget_line_added", proposal, actor=by, category=str(category),
-                 amount=amount)
+                 amount=amount, currency=_currency(proposal))
     db.session.flush()
     return line
 
@@ -437,7 +442,7 @@ def update_budget_line(proposal: Proposal, line: BudgetLine, *, by: User,
     if _set_shares(line.splits, splits, "donor_id", "amount", BudgetSplit):
         changed.append("splits")
     audit.record("proposal.budget_line_changed", proposal, actor=by, item_id=line.id,
-                 fields=changed, amount=amount)
+                 fields=changed, amount=amount, currency=_currency(proposal))
     db.session.flush()
     return changed
 

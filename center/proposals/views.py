@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -609,38 +608,32 @@ def _budget(proposal: Proposal) -> Any:
         _open_row(proposal, "budget", form, line, {
             "institute_id": line.institute_id,
             "category": str(line.category), "description": line.description,
-            "amount": money.to_decimal(line.amount, currency),
-            **{f"split_{d}": money.to_decimal(shares.get(d, 0), currency)
-               for d, _name in donors}})
+            "amount": line.amount,
+            **{f"split_{d}": shares.get(d, 0) for d, _name in donors}})
     else:
         _open_row(proposal, "budget", form, None, {})
     result: Any = {"form": form, "item": line}
     if form.validate_on_submit():
-        try:
-            amount = money.to_minor(form.amount.data, currency)
-            splits = {d: money.to_minor(getattr(form, f"split_{d}").data or Decimal(0), currency)
-                      for d, _name in donors}
-        except ValueError:
-            form.amount.errors.append(_("Use at most two decimals."))
+        amount = form.amount.data
+        splits = {d: getattr(form, f"split_{d}").data or 0 for d, _name in donors}
+        asked = sum(splits.values())
+        if asked != amount:
+            form.amount.errors.append(_(
+                "The donors' shares add up to %(asked)s, not %(amount)s.",
+                asked=money.format_money(asked, currency),
+                amount=money.format_money(amount, currency)))
         else:
-            asked = sum(splits.values())
-            if asked != amount:
-                form.amount.errors.append(_(
-                    "The donors' shares add up to %(asked)s, not %(amount)s.",
-                    asked=money.format_money(asked, currency),
-                    amount=money.format_money(amount, currency)))
-            else:
-                values = {"institute_id": form.institute_id.data,
-                          "category": BudgetCategory(form.category.data),
-                          "description": form.description.data, "amount": amount,
-                          "splits": splits}
-                result = _add_section(
-                    proposal, "budget", form,
-                    lambda: services.add_budget_line(proposal, by=current_user, **values),
-                    line, lambda revision: services.update_budget_line(
-                        proposal, line, by=current_user, expected_revision=revision, **values))
-                if not isinstance(result, dict):
-                    return result
+            values = {"institute_id": form.institute_id.data,
+                      "category": BudgetCategory(form.category.data),
+                      "description": form.description.data, "amount": amount,
+                      "splits": splits}
+            result = _add_section(
+                proposal, "budget", form,
+                lambda: services.add_budget_line(proposal, by=current_user, **values),
+                line, lambda revision: services.update_budget_line(
+                    proposal, line, by=current_user, expected_revision=revision, **values))
+            if not isinstance(result, dict):
+                return result
     return {**result, "donors": donors, "totals": services.budget_totals(proposal),
             "groups": services.budget_groups(proposal),
             "category_labels": {str(c.value): str(c.label) for c in form.category.choices},
@@ -649,7 +642,6 @@ def _budget(proposal: Proposal) -> Any:
 
 
 def _travel(proposal: Proposal) -> Any:
-    currency = g.tenant.currency
     form = TripForm()
     form.traveller_id.choices = [SelectChoice(m.id, m.name) for m in proposal.team]
     form.origin_country.choices = form.destination_country.choices = country_choices()
@@ -657,14 +649,14 @@ def _travel(proposal: Proposal) -> Any:
     fields = ("origin_country", "origin_city", "destination_country", "destination_city",
               "depart_on", "return_on", "purpose")
     _open_row(proposal, "travel", form, trip, {} if trip is None else {
-        "traveller_id": trip.traveller_id, "cost": money.to_decimal(trip.cost, currency),
+        "traveller_id": trip.traveller_id, "cost": trip.cost,
         **{f: getattr(trip, f) for f in fields}})
     page = {"coverage": travel.travel_coverage(proposal),
             "passport_flags": travel.passport_flags(proposal)}
 
     def values() -> dict[str, Any]:
         traveller = next(m for m in proposal.team if m.id == form.traveller_id.data)
-        return {"traveller": traveller, "cost": money.to_minor(form.cost.data, currency),
+        return {"traveller": traveller, "cost": form.cost.data,
                 **{f: getattr(form, f).data or ("" if f.endswith("city") else None)
                    for f in fields}}
 

@@ -28,7 +28,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from center.calls.forms import LOCAL_FORMATS, MoneyField
+from center.calls.forms import LOCAL_FORMATS
+from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.reviews.models import (
     NATIONALITY_RULE_LABELS,

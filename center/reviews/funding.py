@@ -357,7 +357,8 @@ def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User,
     budget.committed += amount - previous
     audit.record("funding.committed", proposal, actor=by, donor=donor.id, amount=amount,
                  previous=previous, proposal_committed=funding.committed,
-                 budget=funding.budget, asked=asked, above_asked=amount > asked)
+                 budget=funding.budget, asked=asked, above_asked=amount > asked,
+                 currency=currency)
     db.session.flush()
     if funding.committed == funding.budget:
         workflow.fire(proposal, "approve", by=by, roles=frozenset({Role.reviewer}))
@@ -370,7 +371,8 @@ def _release(proposal: Proposal, by: User) -> None:
     funding = open_funding(proposal)
     released = {c.donor_id: c.amount for c in commitments(proposal)}
     if released:
-        audit.record("funding.released", proposal, actor=by, commitments=released)
+        audit.record("funding.released", proposal, actor=by, commitments=released,
+                     currency=_tenant(proposal).currency)
     for c in commitments(proposal):
         budget = _locked(DonorBudget, {"call_id": proposal.call_id,
                                               "donor_id": c.donor_id}, {"committed": 0})
@@ -408,9 +410,10 @@ def _keep_split(proposal: Proposal, by: User, context: dict[str, Any]) -> None:
     funding = funding_row(proposal)
     funding.approved_at = clock.now()
     split = {c.donor.name: c.amount for c in commitments(proposal) if c.amount > 0}
-    audit.record("funding.approved", proposal, actor=by, split=split, budget=funding.budget)
     kept = funded_split.keep_asked_split(proposal, by=by)
     tenant = _tenant(proposal)
+    audit.record("funding.approved", proposal, actor=by, split=split, budget=funding.budget,
+                 currency=tenant.currency)
     for email in _applicant_emails(proposal):
         send_email(email, _("Funded: %(title)s", title=proposal.title), "funding_approved",
                    tenant_id=proposal.tenant_id, proposal=proposal, split=split,

@@ -9,10 +9,8 @@ to its transitions (``complete_review``, ``reject``, ``recommend``). Funding liv
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import enum
-import io
 import math
 import statistics
 from collections import defaultdict
@@ -30,6 +28,7 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import audit, clock
 from center.core.db import db
+from center.core.exports import money_cell
 from center.core.links import external_url
 from center.core.notifications import send_email
 from center.proposals import services as proposal_services
@@ -914,27 +913,28 @@ def ranking_donors(call: Call, rows: list[RankRow]) -> list[Donor]:
     return donors + [db.session.get(Donor, d) for d in extra]
 
 
-def ranking_csv(call: Call, rows: list[RankRow]) -> str:
-    """The panel's table as CSV, for a spreadsheet (amounts in minor units)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+def ranking_table(call: Call, rows: list[RankRow], currency: str
+                  ) -> tuple[list[str], list[list[Any]]]:
+    """The panel's table as headers and rows, for `center.core.exports`."""
     criteria = [c["name"] for c in call.rubric]
     donors = ranking_donors(call, rows)
-    writer.writerow(["rank", "proposal_id", "acronym", "title", "status", "lead_institute",
-                     "reviews", "assigned", "mean_score", "spread", "disagreement",
-                     *[f"mean: {name}" for name in criteria], "budget",
-                     *[f"asked of {d.short_name}" for d in donors]])
+    headers = ["rank", "proposal_id", "acronym", "title", "status", "lead_institute",
+               "reviews", "assigned", "mean_score", "spread", "disagreement",
+               *[f"mean: {name}" for name in criteria], f"budget ({currency})",
+               *[f"asked of {d.short_name} ({currency})" for d in donors]]
+    table = []
     for row in rows:
         p = row.proposal
-        writer.writerow([row.rank or "", p.id, p.acronym, p.title, p.status,
-                         p.lead.institute.name if p.lead else "", row.count, row.assigned,
-                         "" if row.mean is None else f"{row.mean:.1f}",
-                         "" if row.spread is None else f"{row.spread:.1f}",
-                         "yes" if row.disagreement else "no",
-                         *["" if row.criteria[n] is None else f"{row.criteria[n]:.2f}"
-                           for n in criteria],
-                         row.budget, *[row.asks.get(d.id, 0) for d in donors]])
-    return out.getvalue()
+        table.append([row.rank or "", p.id, p.acronym, p.title, str(p.status),
+                      p.lead.institute.name if p.lead else "", row.count, row.assigned,
+                      "" if row.mean is None else f"{row.mean:.1f}",
+                      "" if row.spread is None else f"{row.spread:.1f}",
+                      "yes" if row.disagreement else "no",
+                      *["" if row.criteria[n] is None else f"{row.criteria[n]:.2f}"
+                        for n in criteria],
+                      money_cell(row.budget, currency),
+                      *[money_cell(row.asks.get(d.id, 0), currency) for d in donors]])
+    return headers, table
 
 
 def panel_entry(proposal: Proposal) -> PanelEntry | None:

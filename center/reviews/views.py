@@ -11,7 +11,6 @@ from io import BytesIO
 from typing import Any
 
 from flask import (
-    Response,
     abort,
     flash,
     g,
@@ -34,6 +33,7 @@ from center.calls.models import Call
 from center.core import clock
 from center.core.countries import country_choices
 from center.core.db import db
+from center.core.exports import csv_response, xlsx_response
 from center.core.money import format_money
 from center.core.pdf import render_pdf
 from center.extensions import current_storage
@@ -627,8 +627,19 @@ def panel_csv(call_id: int):
     call = get_call_or_404(call_id)
     sort, order = _sorting()
     rows = services.ranking(call, sort=sort, descending=order == "desc")
-    return Response(services.ranking_csv(call, rows), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=panel-call-{call.id}.csv"})
+    headers, table = services.ranking_table(call, rows, g.tenant.currency)
+    return csv_response(f"panel-call-{call.id}.csv", headers, table)
+
+
+@bp.route("/<tenant>/reviews/calls/<int:call_id>/panel.xlsx")
+@roles(*MANAGERS)
+def panel_xlsx(call_id: int):
+    """The panel's table as an XLSX workbook, in the order shown."""
+    call = get_call_or_404(call_id)
+    sort, order = _sorting()
+    rows = services.ranking(call, sort=sort, descending=order == "desc")
+    headers, table = services.ranking_table(call, rows, g.tenant.currency)
+    return xlsx_response(f"panel-call-{call.id}.xlsx", headers, table)
 
 
 @bp.route("/<tenant>/reviews/calls/<int:call_id>/decide", methods=["POST"])
@@ -791,7 +802,7 @@ def commit(proposal_id: int):
         if withdrawing:
             abort(400)
         return _board(call, donor, {proposal.id: form}, 422)
-    amount = 0 if withdrawing else form.amount.minor
+    amount = 0 if withdrawing else form.amount.data
     try:
         funding.commit(proposal, donor, amount, by=current_user,
                        above_asked=not withdrawing and form.above_asked.data)

@@ -3,14 +3,11 @@ workflow diagram, the audit trail and the tenant's screening settings."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -30,6 +27,7 @@ from wtforms import SelectChoice
 from center.calls.models import Call
 from center.core import clock, money
 from center.core.db import db
+from center.core.exports import csv_response
 from center.core.jobs import enqueue
 from center.core.pagination import paginate
 from center.extensions import limit
@@ -288,17 +286,16 @@ def audit_csv(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     events = db.session.scalars(services.audit_trail(proposal)).all()
     names = services.actor_names(events)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["time_utc", "actor", "action", "from_state", "to_state", "details"])
+    rows = []
     for e in events:
         actor = names.get(e.actor_id, "") if e.actor_id else (
             f"system: {e.details.get('system', '')}".rstrip(": "))
-        writer.writerow([e.occurred_at.isoformat(timespec="seconds"), actor, e.action,
-                         e.from_state or "", e.to_state or "",
-                         json.dumps(e.details, ensure_ascii=False, sort_keys=True)])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=proposal-{proposal.id}-audit.csv"})
+        rows.append([e.occurred_at.isoformat(timespec="seconds"), actor, e.action,
+                     e.from_state or "", e.to_state or "",
+                     json.dumps(e.details, ensure_ascii=False, sort_keys=True)])
+    return csv_response(f"proposal-{proposal.id}-audit.csv",
+                        ["time_utc", "actor", "action", "from_state", "to_state", "details"],
+                        rows)
 
 
 # --- bulk decisions for a call -----------------------------------------------------------

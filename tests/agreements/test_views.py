@@ -230,6 +230,13 @@ def test_the_administrator_saves_a_clause_as_a_new_version(stage: Stage, login) 
     ("summary", "body", "Hello {nonsense}", "Unknown placeholder: {nonsense}"),
     ("budget", "tranches", "50 | First\n40 | Second", "add up to 90%"),
     ("budget", "tranches", "half | First", "not a whole percentage"),
+    ("travel", "per_diem", "Infinity", "Enter the amount in digits"),
+    ("travel", "per_diem", "NaN", "Enter the amount in digits"),
+    ("travel", "per_diem", "9" * 200, "Enter at most"),
+    ("travel", "per_diem", "1500.005", "at most 2 decimals"),
+    ("travel", "per_diem", "150.005", "could mean 150,005.00 or 150.00"),
+    ("travel", "insurance_cover", "1e999", "Enter the amount in digits"),
+    ("travel", "insurance_cover", "-50000", "zero or more"),
 ])
 def test_clause_mistakes_are_explained_next_to_the_field(stage: Stage, login, key: str,
                                                          field: str, value: str,

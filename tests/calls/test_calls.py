@@ -164,6 +164,25 @@ def test_amounts_are_read_in_the_interface_language(app, world: World, login) ->
     assert new_calls(app, world.a)[0].budget_ceiling == 15_000_050
 
 
+def test_a_stored_amount_is_shown_in_the_language_and_saves_back_unchanged(
+        app, world: World, login) -> None:
+    call_id = make_call(app, world.a, "Water", NOW, NOW + dt.timedelta(days=30),
+                        budget_ceiling=15_000_050)
+    client = login(world.a.emails["officer"])
+    page = client.get(f"/{world.a.slug}/calls/{call_id}/edit",
+                      headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    [ceiling] = re.findall(r'<input[^>]*name="budget_ceiling"[^>]*>', page)
+    assert 'type="text"' in ceiling and 'inputmode="decimal"' in ceiling
+    assert 'value="150\u00a0000,50"' in ceiling
+    d1 = world.a.donor_ids[0]
+    assert re.search(rf'name="offer_{d1}"[^>]*value="100\u00a0000,00"', page)
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        created = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "call.created", AuditEvent.object_id == call_id))
+        assert (created.details["currency"], created.details["budget_ceiling"]) == (
+            "EUR", 15_000_050)
+
+
 @pytest.mark.parametrize(("changes", "field_id", "message"), [
     ({"closes_at": "2026-02-01T09:00"}, "closes_at", "must close after it opens"),
     ({"rubric": "Merit | 50 | 5\nRelevance | 40 | 5"}, "rubric",
@@ -172,9 +191,18 @@ def test_amounts_are_read_in_the_interface_language(app, world: World, login) ->
     ({"rubric": "Merit | 60 | 5\nRelevance | forty | 5"}, "rubric", "Line 2"),
     ({"budget_ceiling": "1000.505"}, "budget_ceiling", "EUR amounts have at most 2 decimals."),
     ({"budget_ceiling": "0"}, "budget_ceiling", "above zero"),
-    ({"budget_ceiling": "a lot"}, "budget_ceiling", "Enter an amount"),
+    ({"budget_ceiling": "a lot"}, "budget_ceiling", "Enter the amount in digits"),
     ({"offer_D1": ""}, "offers", "at least one donor"),
     ({"offer_D1": "12.3456"}, "offer_D1", "at most 2 decimals"),
+    ({"budget_ceiling": "Infinity"}, "budget_ceiling", "Enter the amount in digits"),
+    ({"budget_ceiling": "NaN"}, "budget_ceiling", "Enter the amount in digits"),
+    ({"budget_ceiling": "1e999"}, "budget_ceiling", "Enter the amount in digits"),
+    ({"budget_ceiling": "9" * 400}, "budget_ceiling", "Enter at most"),
+    ({"budget_ceiling": "1000000000001"}, "budget_ceiling", "Enter at most"),
+    ({"budget_ceiling": "150.000"}, "budget_ceiling", "could mean 150,000.00 or 150.00"),
+    ({"offer_D1": "Infinity"}, "offer_D1", "Enter the amount in digits"),
+    ({"offer_D1": "-500"}, "offer_D1", "zero or more"),
+    ({"offer_D1": "9" * 400}, "offer_D1", "Enter at most"),
     ({"eligible_countries": None}, "eligible_countries", "at least one country"),
     ({"max_duration_months": "61"}, "max_duration_months", "60"),
     ({"overhead_cap_percent": "101"}, "overhead_cap_percent", "100"),

@@ -218,6 +218,62 @@ def test_a_budget_split_error_is_shown_and_nothing_is_stored(app, client, world,
             BudgetLine.proposal_id == world.a.ids["proposal_id"])) == 0
 
 
+def test_a_budget_line_typed_in_russian_is_stored_exactly_and_audited_with_its_currency(
+        app, client, world, login) -> None:
+    login(world.a.emails["applicant"])
+    d1, d2 = world.a.donor_ids
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/budget"
+    response = client.post(url, headers={"Accept-Language": "ru"}, data={
+        "category": "equipment", "description": "Sequencer", "amount": "1\u202f500,50",
+        f"split_{d1}": "1 000,50", f"split_{d2}": "500"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        line = db.session.scalar(select(BudgetLine).where(
+            BudgetLine.proposal_id == world.a.ids["proposal_id"]))
+        assert line.amount == 150050
+        assert sorted(s.amount for s in line.splits) == [50000, 100050]
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "proposal.budget_line_added",
+            AuditEvent.object_id == world.a.ids["proposal_id"]))
+        assert (event.details["amount"], event.details["currency"]) == (150050, "EUR")
+    login(world.a.emails["officer"])
+    trail = client.get(f"/{world.a.slug}/screening/proposals/{world.a.ids['proposal_id']}"
+                       "/audit").get_data(as_text=True)
+    assert "€1,500.50" in trail
+
+
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("amount", "Infinity", "Enter the amount in digits"),
+    ("amount", "NaN", "Enter the amount in digits"),
+    ("amount", "1e999", "Enter the amount in digits"),
+    ("amount", "9" * 500, "Enter at most"),
+    ("amount", "1.500", "could mean"),
+    ("amount", "-1000", "zero or more"),
+    ("amount", "0", "above zero"),
+    ("amount", "", "Enter the line"),
+    ("split_D1", "Infinity", "Enter the amount in digits"),
+    ("split_D1", "-600", "zero or more"),
+    ("split_D1", "99999999999999999", "Enter at most"),
+])
+def test_a_bad_budget_amount_is_explained_next_to_its_field_and_nothing_is_stored(
+        app, client, world, login, field: str, typed: str, message: str) -> None:
+    login(world.a.emails["applicant"])
+    d1, d2 = world.a.donor_ids
+    field = field.replace("D1", str(d1))
+    url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/budget"
+    data = {"category": "equipment", "description": "Sequencer", "amount": "1000.00",
+            f"split_{d1}": "600", f"split_{d2}": "400", field: typed}
+    response = client.post(url, data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    error = html[html.index(f'id="{field}-error"'):][:400]
+    assert message in error
+    assert f'value="{typed}"' in html
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(BudgetLine).where(
+            BudgetLine.proposal_id == world.a.ids["proposal_id"])) == 0
+
+
 def test_double_submission_makes_one_version(app, client, world, login) -> None:
     with app.app_context(), tenant_scope(world.a.tenant_id):
         from center.auth.models import User
@@ -346,7 +402,7 @@ def test_a_row_opens_filled_in_and_saving_changes_it(app, client, world, login) 
             BudgetLine.proposal_id == world.a.ids["proposal_id"]))
 
     html = client.get(f"{url}?item={line_id}").get_data(as_text=True)
-    assert "Change the line “Sequencer”" in html and 'value="1000.00"' in html
+    assert "Change the line “Sequencer”" in html and 'value="1,000.00"' in html
     assert f'name="item_id" type="hidden" value="{line_id}"' in html
     assert 'value="600.00"' in html and "Save the changes" in html
 

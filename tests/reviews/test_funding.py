@@ -159,6 +159,26 @@ def test_a_delegate_commits_through_the_board_and_errors_stay_by_the_field(
             panel.donors["d2"], 40_000_00, panel.users["r3"])
 
 
+@pytest.mark.parametrize(("typed", "message"), [
+    ("Infinity", "Enter the amount in digits"), ("NaN", "Enter the amount in digits"),
+    ("1e999", "Enter the amount in digits"), ("9" * 300, "Enter at most"),
+    ("-5", "zero or more"), ("40.000", "could mean"), ("0", "above zero"),
+])
+def test_an_impossible_commitment_is_explained_next_to_the_field(
+        app, client, login, panel: Panel, typed: str, message: str) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _open(panel)
+        db.session.commit()
+    login(panel.emails["r3"])
+    response = client.post(f"/{panel.slug}/reviews/proposals/{panel.tb}/commit",
+                           data={f"p{panel.tb}-amount": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html[html.index(f'id="p{panel.tb}-amount-error"'):][:400]
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(FundingCommitment)) == 0
+
+
 @pytest.mark.parametrize("who,expected", [
     ("r2", 403),  # a reviewer of a donor of the call, not its delegate
     ("r5", 404),  # the delegate of a donor outside the call

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -59,12 +60,50 @@ def test_the_panel_page_sorts_and_exports_csv(app, client, login, panel: Panel) 
     assert page.status_code == 200 and "disagree" in html
     assert html.index("Genomic surveillance") < html.index("Small rivers")
     exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.csv")
-    assert exported.mimetype == "text/csv"
-    rows = [r for r in csv.DictReader(io.StringIO(exported.get_data(as_text=True)))
+    assert exported.mimetype == "text/csv" and exported.get_data().startswith(b"\xef\xbb\xbf")
+    rows = [r for r in csv.DictReader(io.StringIO(exported.get_data().decode("utf-8-sig")))
             if r["proposal_id"] in (str(panel.tb), str(panel.water))]
     assert [(r["rank"], r["mean_score"], r["disagreement"]) for r in rows] == [
         ("1", "76.0", "no"), ("2", "69.3", "yes")]
     assert rows[1]["mean: Scientific merit"] == "3.33"
+
+
+def test_the_panel_csv_defuses_formulas_in_titles_and_gives_the_budget_in_euros(
+        app, client, login, panel: Panel) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _reviewed(panel)
+        proposal(panel, "tb").title = '=HYPERLINK("http://evil.example","Open")'
+        proposal(panel, "water").acronym = "@SUM"
+        budget = proposal(panel, "tb").total_budget
+        db.session.commit()
+    login(panel.emails["officer"])
+    exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.csv")
+    rows = {r["proposal_id"]: r for r in csv.DictReader(
+        io.StringIO(exported.get_data().decode("utf-8-sig")))}
+    assert rows[str(panel.tb)]["title"] == '\'=HYPERLINK("http://evil.example","Open")'
+    assert rows[str(panel.water)]["acronym"] == "'@SUM"
+    assert rows[str(panel.tb)]["budget (EUR)"] == f"{budget // 100}.{budget % 100:02d}"
+    assert rows[str(panel.tb)]["reviews"] == "3"
+
+
+def test_the_panel_xlsx_has_the_same_table_with_numbers_as_numbers_and_text_as_text(
+        app, client, login, panel: Panel) -> None:
+    with app.app_context(), tenant_scope(panel.tenant_id):
+        _reviewed(panel)
+        proposal(panel, "tb").title = "=1+1"
+        budget = proposal(panel, "tb").total_budget
+        db.session.commit()
+    login(panel.emails["officer"])
+    exported = client.get(f"/{panel.slug}/reviews/calls/{panel.call_id}/panel.xlsx")
+    assert exported.status_code == 200 and exported.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.get_data())).active
+    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert header[:4] == ["rank", "proposal_id", "acronym", "title"]
+    assert header[-1] == "budget (EUR)"
+    tb = next(r for r in rows if r[1] == panel.tb)
+    assert tb[3] == "=1+1"
+    assert sheet.cell(row=rows.index(tb) + 2, column=4).data_type == "s"  # not a formula
+    assert tb[-1] == budget / 100 and tb[6] == 3
 
 
 def test_the_rapporteur_writes_the_consensus_and_other_reviewers_may_not(

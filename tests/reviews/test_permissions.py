@@ -28,6 +28,7 @@ PAGES = {
     "assign": "/reviews/calls/{call}/assign",
     "panel": "/reviews/calls/{call}/panel",
     "csv": "/reviews/calls/{call}/panel.csv",
+    "xlsx": "/reviews/calls/{call}/panel.xlsx",
     "proposal panel": "/reviews/proposals/{tb}/panel",
     "settings": "/reviews/calls/{call}/settings",
     "funding": "/reviews/calls/{call}/funding",
@@ -45,9 +46,9 @@ EXPECTED = {
     "r5": {"review": 404, "pdf": 404, "file": 404, "declaration": 404,
            "conflicted review": 404, "conflicted pdf": 404, "consensus": 404, "funding": 403},
     "applicant": {},
-    "officer": {"assign": 200, "panel": 200, "csv": 200, "proposal panel": 200,
+    "officer": {"assign": 200, "panel": 200, "csv": 200, "xlsx": 200, "proposal panel": 200,
                 "settings": 200, "funding": 200, "delegates": 200},
-    "admin": {"assign": 200, "panel": 200, "csv": 200, "proposal panel": 200,
+    "admin": {"assign": 200, "panel": 200, "csv": 200, "xlsx": 200, "proposal panel": 200,
               "settings": 200, "funding": 200, "delegates": 200},
 }
 

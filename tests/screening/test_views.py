@@ -282,7 +282,7 @@ def test_the_audit_trail_exports_as_csv_with_the_system_as_actor(app, client, wo
     response = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.csv")
     assert response.mimetype == "text/csv"
     assert f"proposal-{pid}-audit.csv" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     by_action = {r["action"]: r for r in rows}
     assert by_action["proposal.submit"]["actor"] == "Applicant of alpha"
     assert (by_action["proposal.pass_screening"]["from_state"],
@@ -290,6 +290,21 @@ def test_the_audit_trail_exports_as_csv_with_the_system_as_actor(app, client, wo
     assert by_action["proposal.complete_concurrence"]["actor"] == (
         "system: all countries concurred")
     assert "Agreed." in by_action["concurrence.concurred"]["details"]
+
+
+def test_the_audit_csv_defuses_a_name_a_spreadsheet_would_run(app, client, world,
+                                                               login) -> None:
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        db.session.get(User, world.a.user_ids[Role.applicant]).name = "=cmd|' /C calc'!A0"
+        db.session.commit()
+    pid = _setup(app, world)
+    login(world.a.emails[Role.officer])
+    response = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.csv")
+    assert response.get_data().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    submitted = next(r for r in rows if r["action"] == "proposal.submit")
+    assert submitted["actor"] == "'=cmd|' /C calc'!A0"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
 
 
 def test_the_workflow_page_draws_and_lists_every_transition(client, world, login) -> None:
