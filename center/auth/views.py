@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -24,6 +24,8 @@ from center.auth.forms import (
     SignOutOthersForm,
 )
 from center.auth.models import User
+from center.auth.signin import client_ip as _client_ip
+from center.auth.signin import sign_in
 from center.core.db import all_tenants, db
 from center.core.forms import EXPIRED_SESSION_USER, Form, never_park
 from center.core.links import external_url
@@ -72,11 +74,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _client_ip() -> str:
-    # ProxyFix (PROXY_COUNT) has already put the client's own address here.
-    return request.remote_addr or "-"
-
-
 def _form_page(template: str, form: Form, **context: object) -> tuple[str, int]:
     """Render a form page: 422 when it is shown again with errors, 200 otherwise."""
     return render_template(template, form=form, **context), 422 if form.errors else 200
@@ -94,21 +91,6 @@ def home_url_for(user: User) -> str:
     if not slugs and user.is_platform_admin:
         return url_for("tenants.platform_index")
     return url_for("tenants.choose")
-
-
-def _sign_in(user: User, *, remember: bool = False) -> None:
-    """Start a new server-side session for ``user`` in this browser.
-
-    The old session (if any) ends and the cookie session is emptied, so the CSRF token and
-    every other value rotate at sign-in and a planted session id is worthless.
-    """
-    if current_user.is_authenticated:
-        sessions.end_session(current_user.session_secret, reason="logout")
-    session.clear()
-    sessions.start_session(user, remember=remember, user_agent=request.user_agent.string,
-                           ip=_client_ip())
-    login_user(user, remember=remember,
-               duration=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -133,7 +115,7 @@ def login():
             db.session.commit()
             form.password.errors.append(_("E-mail or password is wrong."))
         else:
-            _sign_in(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
     return _form_page("auth/login.html", form)
@@ -190,7 +172,7 @@ def confirm_registration(secret: str):
             flash(_("An account with this e-mail exists. Sign in, or reset the password."),
                   "info")
             return redirect(url_for("auth.login"))
-        _sign_in(user)
+        sign_in(user)
         db.session.commit()
         flash(_("Welcome! Your applicant account for %(center)s is ready.",
                 center=g.tenant.name), "success")

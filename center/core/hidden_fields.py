@@ -11,13 +11,29 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField
+from wtforms.validators import StopValidation
 
 #: Larger than any version, revision or row id the database holds (PostgreSQL integer).
 MAX_COUNTER = 2**31 - 1
 
 
 class CounterField(HiddenField):
-    """A hidden whole number from 0 to `MAX_COUNTER`; ``data`` is an int, or None if empty."""
+    """A hidden whole number from 0 to `MAX_COUNTER`; ``data`` is an int, or None if empty.
+
+    With ``required=True`` an empty value is an error too (the form needs the number).
+    """
+
+    def __init__(self, *args: Any, required: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.required = required
+
+    def process_data(self, value: Any) -> None:
+        self.data = None if value in (None, "") else int(value)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.required and self.data is None and not self.process_errors:
+            raise StopValidation(_l("This page is out of date or damaged: reload it and try "
+                                    "again."))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist or valuelist[0] in ("", None):

@@ -251,7 +251,7 @@ class InviteForm(Form):
 class TransitionForm(Form):
     """Submit, withdraw and other state changes: carries the version the user saw."""
 
-    version = CounterField(validators=[InputRequired()])
+    version = CounterField(required=True)
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
     #: Ticked on the preview page to submit (the workflow refuses a submission without it).
     declaration = BooleanField()

@@ -381,7 +381,14 @@ def _row(proposal: Proposal, section: str, form: Any) -> Any:
     form comes back with the input and says so, and saving it again adds it as a new row.
     """
     posted = request.method == "POST" or form.restored
-    raw = form.item_id.data if posted else request.args.get("item", type=int)
+    if posted:
+        raw = form.item_id.data
+    elif "item" in request.args:
+        raw = request.args.get("item", type=int)
+        if raw is None:
+            abort(404)  # not a row number
+    else:
+        raw = None
     if not raw:
         return None
     if raw > MAX_COUNTER:

@@ -25,7 +25,7 @@ from center.core.hidden_fields import CounterField
 class VersionedForm(Form):
     """A form that carries the version of the proposal (or request) the page showed."""
 
-    version = CounterField(validators=[InputRequired()])
+    version = CounterField(required=True)
 
     def loaded_version(self) -> int | None:
         try:

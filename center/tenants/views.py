@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from center.auth import services as accounts
+from center.auth.signin import sign_in
 from center.core.countries import country_choices
 from center.core.db import all_tenants, db
 from center.core.pagination import paginate
@@ -205,8 +206,8 @@ def join(token: str):
             return render_template("tenants/join_closed.html", message=_(
                 "This invitation was already used. If that was not you, tell the center's "
                 "administrator.")), 410
+        sign_in(user)
         db.session.commit()
-        login_user(user)
         flash(_("Welcome to %(center)s: you are now %(role)s.", center=g.tenant.name,
                 role=invitation.role_label), "success")
         return redirect(url_for("dashboard.index"))

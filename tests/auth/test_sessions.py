@@ -213,7 +213,9 @@ def test_signed_in_pages_are_not_cached(app, client, world: World, login) -> Non
 
 
 def test_production_cookies_use_the_host_prefix_and_are_secure() -> None:
-    settings = load_settings({"CENTER_ENV": "production", "SECRET_KEY": "k" * 40})
+    settings = load_settings({"CENTER_ENV": "production", "SECRET_KEY": "k" * 40,
+                              "DATABASE_URL": "postgresql+psycopg://center@db/center",
+                              "STORAGE_URL": "s3://files/center", "REDIS_URL": "redis://r/0"})
     assert settings["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert settings["REMEMBER_COOKIE_NAME"].startswith("__Host-")
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]

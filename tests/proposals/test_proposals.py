@@ -224,7 +224,8 @@ def test_a_budget_line_typed_in_russian_is_stored_exactly_and_audited_with_its_c
     d1, d2 = world.a.donor_ids
     url = f"/{world.a.slug}/proposals/{world.a.ids['proposal_id']}/edit/budget"
     response = client.post(url, headers={"Accept-Language": "ru"}, data={
-        "category": "equipment", "description": "Sequencer", "amount": "1\u202f500,50",
+        "institute_id": str(world.a.institute_ids[0]), "category": "equipment",
+        "description": "Sequencer", "amount": "1\u202f500,50",
         f"split_{d1}": "1 000,50", f"split_{d2}": "500"})
     assert response.status_code == 302
     with app.app_context(), tenant_scope(world.a.tenant_id):
