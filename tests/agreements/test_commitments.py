@@ -267,7 +267,7 @@ def test_a_split_that_does_not_add_up_is_refused_and_keeps_the_typed_figures(
     assert f'value="{typed // 100}.{typed % 100:02d}"' in html
     garbled = client.post(five.url, data={**_form(five, split, version),
                                           f"share_{personnel}_{d1}": "lots"})
-    assert garbled.status_code == 422 and "Enter an amount such as" in garbled.get_data(
+    assert garbled.status_code == 422 and "Enter the amount in digits" in garbled.get_data(
         as_text=True)
     with five.ctx() as proposal:
         assert funded_split.confirmed_split(proposal) is None
