@@ -29,6 +29,7 @@ from center.agreements.models import Agreement, Party
 from center.auth import services as accounts
 from center.auth.models import User
 from center.core.db import db, tenant_scope
+from center.core.notifications import OutboxMessage
 from center.demo import _demo_pdf
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
@@ -282,12 +283,23 @@ def test_a_proposal_lives_from_draft_to_an_acknowledged_agreement(  # noqa: PLR0
             Agreement.proposal_id == proposal_id))
         agreement_id = agreement.id
         assert [letter.trip_id for letter in agreement.letters] == [trip_ids["JP"]]
+        assert {int(d["donor_id"]): d["amount"] for d in agreement.donor_shares} == {
+            d: a for d, a in zip(donor_ids, COMMITTED, strict=True) if a}
         [lead_party] = [o for o in agreement_services.outstanding(agreement)
                         if o.party == Party.lead_institute]
         asked = {u.email for u in lead_party.people}
+        letter_id = agreement.letters[0].id
+        mails = {m.recipient: m.subject for m in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.subject.like(f"Agreement {agreement.reference}%")))}
         db.session.remove()
     assert asked == {side.emails["signatory"]}
-    assert side.emails["applicant"] not in asked
+    assert "for your acknowledgement" in mails[side.emails["signatory"]]
+    assert "acknowledgement" not in mails[side.emails["applicant"]]  # told, not asked
+
+    letter = page.request.get(f"/{side.slug}/agreements/{agreement_id}/letters/{letter_id}")
+    assert letter.status == 200
+    letter_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.body())).pages)
+    assert "Aigerim Nurlanovna" in letter_text and "Tokyo" in letter_text
 
     response = page.request.get(f"/{side.slug}/agreements/{agreement_id}/pdf")
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
@@ -295,14 +307,16 @@ def test_a_proposal_lives_from_draft_to_an_acknowledged_agreement(  # noqa: PLR0
     reader = PdfReader(io.BytesIO(data))
     pages = [p.extract_text() for p in reader.pages]
     text = "\n".join(pages)
-    for name, amount in zip(names, COMMITTED, strict=True):
-        if amount:
-            assert name in text
-            assert format_currency(amount / 100, "EUR", locale="en") in text
-        else:
-            assert name not in text
-    budget_page = next(i for i, t in enumerate(pages, start=1) if names[0] in t
-                       and format_currency(COMMITTED[0] / 100, "EUR", locale="en") in t)
+    euros = [format_currency(amount / 100, "EUR", locale="en") for amount in COMMITTED]
+    # The cover names the three funding donors; the budget table gives each its commitment.
+    assert f"{names[0]}; {names[1]}; {names[2]}" in pages[0]
+    budget_page = next(i for i, t in enumerate(pages, start=1) if "Table 3.1" in t)
+    table = pages[budget_page - 1]
+    assert "Category D1 D2 JSF Total" in table
+    assert f"Total {euros[0]} {euros[1]} {euros[2]} €154,050.50" in table
+    assert f"Total 100 % {euros[0]} {euros[1]} {euros[2]} €154,050.50" in table
+    for name, short in ((names[3], "KRA"), (names[4], "NCT")):  # committed nothing
+        assert name not in text and short not in text
     pdf_path = ARTIFACTS / "lifecycle-agreement.pdf"
     ARTIFACTS.mkdir(exist_ok=True)
     pdf_path.write_bytes(data)
