@@ -151,6 +151,12 @@ def _write_and_submit(page, side, names: list[str], call_id: int) -> None:  # no
             page.get_by_label(f"Share asked of {names[index]} (EUR)").fill(share)
         page.get_by_role("button", name="Add the line").click()
         assert page.locator("tbody tr", has_text=description).count() == 1
+    # Five donors' columns and the row actions fit the editor, without a scroll bar.
+    table = page.locator("table").first
+    screenshot(page, "lifecycle-budget")
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    assert table.get_by_role("columnheader", name="NCT").is_visible()
+    screenshot(page, "lifecycle-budget")
 
     page.get_by_role("link", name="6. Travel").click()
     for destination, city, cost in (("AM", "Yerevan", "1 500"), ("JP", "Tokyo", "2 500,00")):
