@@ -642,6 +642,8 @@ def _budget(proposal: Proposal) -> Any:
             if not isinstance(result, dict):
                 return result
     return {**result, "donors": donors, "totals": services.budget_totals(proposal),
+            "short_names": {d.donor_id: d.donor.short_name for d in proposal.call.donors},
+            "wide": len(donors) > 3,
             "groups": services.budget_groups(proposal),
             "category_labels": {str(c.value): str(c.label) for c in form.category.choices},
             "split_fields": [getattr(form, f"split_{d}") for d, _n in donors],
