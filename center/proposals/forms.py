@@ -34,6 +34,7 @@ from center.core.countries import COUNTRY_REQUIRED
 from center.core.fields import MoneyField
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
+from center.core.money import format_money, precision
 from center.proposals.models import (
     BUDGET_CATEGORY_LABELS,
     FOREGROUND_IP_LABELS,
@@ -207,6 +208,15 @@ class TripForm(RowForm):
     cost = MoneyField(_l("Estimated cost"), allow_zero=True,
                       description=_l("Tickets, per-diem and insurance for this trip."),
                       validators=[InputRequired()])
+
+    #: More than this for one trip is a typing mistake, not a trip (major units).
+    MAX_TRIP_COST = 1_000_000
+
+    def validate_cost(self, field: MoneyField) -> None:
+        if field.data is not None and field.data > self.MAX_TRIP_COST * 10 ** precision(
+                field.currency):
+            raise ValidationError(_l("One trip costs at most %(max)s.", max=format_money(
+                self.MAX_TRIP_COST * 10 ** precision(field.currency), field.currency)))
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Check each field, then the trip as a whole (past, to itself, back before out)."""
