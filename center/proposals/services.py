@@ -324,6 +324,11 @@ def _budget_institute(proposal: Proposal, institute_id: int | None) -> int:
 
 
 def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> None:
+    # The form refuses it too; the service must not leave the refusal to the CHECK constraint.
+    if amount <= 0:
+        raise FieldError("amount", _("A budget line's amount must be more than zero."))
+    if any(share < 0 for share in splits.values()):
+        raise FieldError("amount", _("A donor's share cannot be negative."))
     if sum(splits.values()) != amount:
         raise ProposalError("The donors' shares must add up to the line's amount.")
     call_donors = {d.donor_id for d in proposal.call.donors}

@@ -127,6 +127,31 @@ def test_a_split_that_does_not_add_up_is_refused_and_stores_nothing(draft) -> No
     assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == before
 
 
+@pytest.mark.parametrize(("amount", "splits"), [
+    (0, {}), (-5_000_00, {0: -5_000_00}), (10_000_00, {0: -1_000_00, 1: 11_000_00})])
+def test_a_line_of_no_amount_or_a_negative_share_is_refused_by_the_service(
+        draft, amount: int, splits: dict[int, int]) -> None:
+    """Found by tests/security/test_workflow_stateful.py: the service left a zero amount to
+    the CHECK constraint (an IntegrityError, a server error) and took a negative share."""
+    proposal, applicant = draft
+    donors = [d.donor_id for d in proposal.call.donors]
+    splits = {donors[index]: share for index, share in splits.items()}
+    line = proposal.budget_lines[0]
+    before = (line.amount, [(s.donor_id, s.amount) for s in line.splits])
+    with pytest.raises(services.FieldError) as refused:
+        services.update_budget_line(proposal, line, by=applicant, expected_revision=None,
+                                    category="personnel", description="Salaries",
+                                    amount=amount, splits=splits)
+    assert refused.value.field == "amount"
+    with pytest.raises(services.FieldError):
+        services.add_budget_line(proposal, by=applicant, category="equipment",
+                                 description="Sequencer", amount=amount, splits=splits)
+    db.session.rollback()
+    line = db.session.get(BudgetLine, line.id)
+    assert (line.amount, [(s.donor_id, s.amount) for s in line.splits]) == before
+    assert len(proposal.budget_lines) == 1
+
+
 def test_visa_needs_follow_the_tenant_table(draft) -> None:
     proposal, applicant = draft
     tenants.set_visa_rule("KZ", "KR", visa_required=False, invitation_required=True,
