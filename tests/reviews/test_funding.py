@@ -178,7 +178,8 @@ def test_an_impossible_commitment_is_explained_next_to_the_field(
     assert response.status_code == 422
     assert message in html[html.index(f'id="p{panel.tb}-amount-error"'):][:400]
     with app.app_context(), tenant_scope(panel.tenant_id):
-        assert db.session.scalar(select(func.count()).select_from(FundingCommitment)) == 0
+        assert db.session.scalar(select(func.count()).select_from(FundingCommitment).where(
+            FundingCommitment.proposal_id == panel.tb)) == 0
 
 
 @pytest.mark.parametrize("who,expected", [
