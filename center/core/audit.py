@@ -17,7 +17,7 @@ from sqlalchemy import JSON, ForeignKey, String, event, orm
 from sqlalchemy.orm import Mapped, mapped_column
 
 from center.core import clock
-from center.core.db import TenantScoped, UTCDateTime, db
+from center.core.db import TenantScoped, UTCDateTime, db, tenant_scope, writes_to
 from center.core.money import format_money
 
 #: Detail keys holding amounts in minor units, or maps of them ({donor: minor units}). An
@@ -122,8 +122,18 @@ def record(
         event.tenant_id = tenant_id
     elif obj is not None and getattr(obj, "tenant_id", None) is not None:
         event.tenant_id = obj.tenant_id
+    if event.tenant_id is not None and not writes_to(event.tenant_id):
+        # An event for another tenant than the one in scope (an account's event recorded in
+        # each of its centers): write it in that tenant's own scope, which row-level
+        # security checks, after what the current scope has pending.
+        db.session.flush()
+        with tenant_scope(event.tenant_id):
+            db.session.add(event)
+            db.session.flush()
+        return event
     db.session.add(event)
     return event
+
 
 
 def _jsonable(value: Any) -> Any:

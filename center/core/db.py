@@ -111,6 +111,12 @@ def set_tenant_scope(tenant_id: int | str | None) -> None:
     _sync_open_transaction(tenant_id)
 
 
+def writes_to(tenant_id: int) -> bool:
+    """Whether rows of ``tenant_id`` may be written in the current scope."""
+    scope = _scope()
+    return scope == ALL_TENANTS or (scope is not None and int(scope) == tenant_id)
+
+
 def current_tenant_id() -> int:
     """Return the id of the tenant in scope; raise if there is none."""
     scope = _scope()
