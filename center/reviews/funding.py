@@ -314,7 +314,7 @@ def commit(proposal: Proposal, donor: Donor, amount: int, *, by: User,
     db.session.refresh(proposal)
     if proposal.status != S.funding:
         raise FundingError(_("This proposal is not open for commitments (it is %(status)s).",
-                             status=proposal.status.replace("_", " ")))
+                             status=proposal.status_label))
     call = proposal.call
     if not can_fund_call(donor, call):
         raise FundingError(_("%(donor)s does not take part in this call.", donor=donor.name))

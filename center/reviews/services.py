@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
@@ -1050,9 +1051,11 @@ def _reviews_are_in(proposal: Proposal, by: User, context: dict[str, Any]) -> li
         return [_("No review of this proposal is submitted yet.")]
     waiting = [a for a in active if not a.submitted]
     if waiting:
-        return [_("%(n)d review(s) of “%(title)s” are not submitted yet: wait for them or "
-                  "take those reviewers off the proposal.", n=len(waiting),
-                  title=proposal.title)]
+        return [ngettext("%(num)d review of “%(title)s” is not submitted yet: wait for it "
+                         "or take that reviewer off the proposal.",
+                         "%(num)d reviews of “%(title)s” are not submitted yet: wait for "
+                         "them or take those reviewers off the proposal.", len(waiting),
+                         title=proposal.title)]
     return []
 
 
