@@ -80,7 +80,7 @@ def test_an_officer_clears_a_hit_and_the_governments_concur(app: Flask, page,  #
     screenshot(page, "screening-report-cleared")
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_load_state()
-    assert "now concurrence" in page.locator(".flashes").inner_text()
+    assert "now awaiting government concurrence" in page.locator(".flashes").inner_text()
     assert page.locator("#concurrence").get_by_text("Kazakhstan").is_visible()
     screenshot(page, "screening-concurrence-requested")
     _sign_out(page)
