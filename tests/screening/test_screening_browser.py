@@ -100,7 +100,8 @@ def test_an_officer_clears_a_hit_and_the_governments_concur(app: Flask, page,  #
     screenshot(page, "screening-proposal-under-review")
     page.goto(f"/{world.a.slug}/screening/proposals/{proposal_id}/audit")
     audit = page.locator("#audit").inner_text()
-    assert "screening.hit_cleared" in audit and "all countries concurred" in audit
+    assert "Sanctions hit cleared" in audit and "all countries concurred" in audit
+    assert "screening.hit_cleared" not in audit  # the label, never the key
     screenshot(page, "screening-audit-trail")
     page.goto(f"/{world.a.slug}/screening/workflow")
     screenshot(page, "screening-workflow-diagram")
