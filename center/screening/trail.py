@@ -7,8 +7,10 @@ raw, so a new action is readable before someone names it here.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -88,7 +90,7 @@ DETAIL_LABELS = {
     "label": _l("Label"), "number": _l("Number"), "reference": _l("Reference"),
     "other": _l("Other"), "external": _l("External"), "subject": _l("Subject"),
     "changes": _l("Changes"), "created": _l("Created"), "updated": _l("Updated"),
-    "active_content_removed": _l("Active content removed"),
+    "active_content_removed": _l("Active content removed"), "sha256": _l("SHA-256"),
 }
 
 #: The rows a detail ``item`` names (a model's class name), with their labels.
@@ -128,6 +130,12 @@ def _value(key: str, value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_value(key, v)}" for k, v in value.items())
     text = "" if value is None else str(value)
+    if key == "deadline" and text:
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
     if key == "fields" or key == "ineligible":
         return humanize(text)
     if key == "item":
