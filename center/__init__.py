@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
@@ -13,14 +15,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from center import cli
+from center.calls.models import ATTACHMENT_KINDS
 from center.core.audit import detail_text
 from center.core.errors import register_errorhandlers
 from center.core.hidden_fields import MAX_COUNTER
+from center.core.labels import humanize
 from center.core.logs import configure_logging
 from center.core.money import format_money
 from center.core.security import register_input_guard, register_security_headers
+from center.dedup.models import MATCH_STATUS_LABELS, METHOD_LABELS
 from center.extensions import babel, csrf, db, limiter, login_manager, migrate
-from center.proposals.models import ProposalStatus, status_label
+from center.proposals.models import (
+    BUDGET_CATEGORY_LABELS,
+    FOREGROUND_IP_LABELS,
+    TEAM_ROLE_LABELS,
+    ProposalStatus,
+    status_label,
+)
+from center.tenants.models import DONOR_KIND_LABELS, INSTITUTE_KIND_LABELS, ROLE_LABELS
 from center.tenants.permissions import current_roles, has_role
 from center.tenants.routing import register_tenant_routing
 from config import load_settings
@@ -83,6 +95,10 @@ def format_moment(value: Any, fmt: str = "short") -> str:
     name; any other value is a Babel format name or pattern."""
     if not value:
         return "—"
+    if isinstance(value, str):  # a moment stored in JSON, as ISO 8601 in UTC
+        value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
     if fmt == "short":
         return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
     if fmt == "deadline":
@@ -133,7 +149,33 @@ def state_label(value: str) -> str:
     """Name a proposal's state for people; other modules' states are spelled out."""
     if value in ProposalStatus.__members__:
         return status_label(value)
-    return str(value).replace("_", " ")
+    return humanize(value)
+
+
+def labeller(labels: dict[Any, Any]) -> Any:
+    """A template helper naming a stored value by ``labels``, spelled out if unknown."""
+    def label(value: Any) -> str:
+        return str(labels.get(value) or humanize(value)) if value else "—"
+    return label
+
+
+def viewer_zone_name() -> str:
+    """The zone the page's times are shown in, by its name in the viewer's language."""
+    return format_datetime(dt.datetime.now(dt.UTC), "zzzz")
+
+
+def center_time(value: Any, tenant: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC moment in the center's zone, with the zone named: for e-mails, which reach
+    people whose own zone the portal may not know."""
+    if not value:
+        return "—"
+    zone = getattr(tenant, "timezone", None) or "UTC"
+    return f"{value.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone})"
+
+
+def format_day(value: Any) -> str:
+    """Format a date (no time of day) in the viewer's language."""
+    return format_date(value, "medium") if value else "—"
 
 
 def register_template_context(app: Flask) -> None:
@@ -162,8 +204,21 @@ def register_template_context(app: Flask) -> None:
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),
                                  format_money=format_money, state_label=state_label,
-                                 audit_detail=detail_text)
+                                 audit_detail=detail_text,
+                                 viewer_zone_name=viewer_zone_name, humanize=humanize,
+                                 team_role_label=labeller(TEAM_ROLE_LABELS),
+                                 attachment_kind_label=labeller(ATTACHMENT_KINDS),
+                                 foreground_ip_label=labeller(FOREGROUND_IP_LABELS),
+                                 budget_category_label=labeller(BUDGET_CATEGORY_LABELS),
+                                 match_status_label=labeller(MATCH_STATUS_LABELS),
+                                 match_method_label=labeller(METHOD_LABELS),
+                                 donor_kind_label=labeller(DONOR_KIND_LABELS),
+                                 institute_kind_label=labeller(INSTITUTE_KIND_LABELS))
     app.jinja_env.filters["datetime"] = format_moment
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["center_time"] = center_time
+    app.jinja_env.filters["role_label"] = labeller(ROLE_LABELS)
+    app.jinja_env.filters["match_method_label"] = labeller(METHOD_LABELS)
 
     @app.context_processor
     def tenant_context() -> dict[str, Any]:

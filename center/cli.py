@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
@@ -66,7 +68,8 @@ def deliver_mail() -> None:
     """Send queued e-mail over SMTP (needs MAIL_SERVER)."""
     if not current_app.config.get("MAIL_SERVER"):
         raise click.ClickException("MAIL_SERVER is not set; mail stays in the outbox.")
-    click.echo(f"{deliver_pending()} message(s) sent.")
+    sent = deliver_pending()
+    click.echo(ngettext("%(num)d message sent.", "%(num)d messages sent.", sent))
 
 
 @click.command("worker")
@@ -112,8 +115,10 @@ def import_projects(csv_file, slug: str) -> None:  # noqa: ANN001
         db.session.commit()
     for error in result.errors:
         click.echo(error, err=True)
-    click.echo(f"{result.created} project(s) added, {result.updated} updated, "
-               f"{result.matches} overlap(s) with proposals recorded.")
+    click.echo(ngettext("%(num)d project added", "%(num)d projects added", result.created)
+               + _(", %(n)d updated", n=result.updated)
+               + ngettext(", %(num)d overlap with proposals recorded.",
+                          ", %(num)d overlaps with proposals recorded.", result.matches))
     if result.errors and not (result.created or result.updated):
         raise SystemExit(1)
 

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -67,6 +68,15 @@ class AgreementStatus(enum.StrEnum):
     draft = "draft"  #: generated, may still be replaced
     issued = "issued"  #: frozen and sent to the parties
     superseded = "superseded"  #: replaced by a later version, kept for the record
+
+    @property
+    def label(self) -> str:
+        return str(AGREEMENT_STATUS_LABELS[self])
+
+
+AGREEMENT_STATUS_LABELS = {AgreementStatus.draft: _l("draft"),
+                           AgreementStatus.issued: _l("issued"),
+                           AgreementStatus.superseded: _l("superseded")}
 
 
 _STATUS_VALUES = ", ".join(f"'{s}'" for s in AgreementStatus)
@@ -165,6 +175,13 @@ class Agreement(TenantScoped, Versioned, db.Model):
 class Party(enum.StrEnum):
     lead_institute = "lead_institute"
     donor = "donor"
+
+    @property
+    def label(self) -> str:
+        return str(PARTY_LABELS[self])
+
+
+PARTY_LABELS = {Party.lead_institute: _l("Lead institute"), Party.donor: _l("Donor")}
 
 
 class Acknowledgement(TenantScoped, db.Model):

@@ -20,10 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,11 +46,18 @@ from center.auth.models import User
 from center.core import audit, clock, money
 from center.core.db import db
 from center.core.jobs import Job, task
+from center.core.labels import humanize
 from center.core.links import external_url
 from center.core.notifications import send_email
 from center.extensions import current_storage
 from center.proposals import workflow
-from center.proposals.models import BudgetCategory, Proposal, ProposalStatus
+from center.proposals.models import (
+    BUDGET_CATEGORY_LABELS,
+    TEAM_ROLE_LABELS,
+    BudgetCategory,
+    Proposal,
+    ProposalStatus,
+)
 from center.reviews import funded_split
 from center.reviews.funding import conflict_checker, conflict_reasons
 from center.reviews.models import DonorDelegate
@@ -162,8 +172,17 @@ def save_clause(key: str, *, by: User, title: str, body: str, settings: dict[str
 # --- gathering the facts of an agreement ----------------------------------------------------
 
 _EN = Locale("en")
-CATEGORY_LABELS = {c: c.value.capitalize() for c in BudgetCategory}
-TEAM_ROLE_LABELS = {"principal_investigator": "principal investigator"}
+
+
+def center_today(tenant: Tenant) -> str:
+    """Today's date in the center's zone (ISO): agreements and letters are dated in it."""
+    return clock.now().astimezone(ZoneInfo(tenant.timezone or "UTC")).date().isoformat()
+
+
+def _english(labels: dict[Any, Any], value: str) -> str:
+    """A value's label in English: agreements are written in English whatever the UI says."""
+    with force_locale("en"):
+        return str(labels.get(value) or humanize(value))
 
 
 def _country(code: str | None) -> str:
@@ -225,7 +244,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant,
         "trips": [{"id": t.id, "traveller": t.traveller.name,
                    "citizenship": _country(t.traveller.citizenship),
                    "birth_year": t.traveller.birth_year,
-                   "role": TEAM_ROLE_LABELS.get(t.traveller.role, t.traveller.role),
+                   "role": _english(TEAM_ROLE_LABELS, t.traveller.role),
                    "institute": t.traveller.institute.name,
                    "institute_country": _country(t.traveller.institute.country_code),
                    "origin": _country(t.origin_country), "origin_city": t.origin_city,
@@ -242,7 +261,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant,
                                "restrictions": b.restrictions}
                               for b in proposal.background_ip]},
         "publication_policy": proposal.publication_policy,
-        "team": [{"name": m.name, "role": TEAM_ROLE_LABELS.get(m.role, m.role),
+        "team": [{"name": m.name, "role": _english(TEAM_ROLE_LABELS, m.role),
                   "institute": m.institute.name, "citizenship": _country(m.citizenship)}
                  for m in proposal.team],
     }
@@ -304,7 +323,7 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
         row = by_category.setdefault(line["category"], {})
         for donor_id, amount in line["splits"].items():
             row[int(donor_id)] = row.get(int(donor_id), 0) + amount
-    categories = [{"label": CATEGORY_LABELS.get(c, c),
+    categories = [{"label": _english(BUDGET_CATEGORY_LABELS, c),
                    "amounts": [by_category[c].get(d, 0) for d in donor_ids],
                    "total": sum(by_category[c].values())}
                   for c in [*BudgetCategory, *sorted(set(by_category) - set(BudgetCategory))]
@@ -320,7 +339,7 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
         "ip": {**facts["ip"], "foreground": foreground_text},
         "budget": {
             "total": total, "categories": categories,
-            "lines": [{"category": CATEGORY_LABELS.get(ln["category"], ln["category"]),
+            "lines": [{"category": _english(BUDGET_CATEGORY_LABELS, ln["category"]),
                        "description": ln["description"], "amount": ln["amount"],
                        "amounts": [ln["splits"].get(d, ln["splits"].get(str(d), 0))
                                    for d in donor_ids]}
@@ -404,9 +423,8 @@ def current_issued(proposal: Proposal) -> Agreement | None:
 def prepare_agreement(proposal: Proposal, tenant: Tenant) -> Prepared:
     """Gather the data of the next version of ``proposal``'s agreement (nothing is written)."""
     if proposal.status not in GENERATABLE_STATES:
-        state = proposal.status.replace("_", " ")
-        raise AgreementError(f"An agreement can be generated for an approved proposal only; "
-                             f"this one is {state}.")
+        raise AgreementError(_("An agreement can be generated for an approved proposal "
+                               "only; this one is %(state)s.", state=proposal.status_label))
     if not proposal.budget_lines:
         raise AgreementError("The proposal has no budget: there is nothing to fund.")
     split = funded_split.confirmed_split(proposal)
@@ -422,7 +440,7 @@ def prepare_agreement(proposal: Proposal, tenant: Tenant) -> Prepared:
     clauses = current_clauses()
     context = assemble(proposal_facts(proposal, tenant, split), clauses,
                        reference=reference_for(proposal, tenant), version=number,
-                       generated_on=clock.now().date().isoformat())
+                       generated_on=center_today(tenant))
     return Prepared(proposal, number, context, letter_contexts(context),
                     {key: c.number for key, c in clauses.items()})
 
@@ -504,8 +522,9 @@ def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], t
     """
     proposal = agreement.proposal
     if agreement.status != AgreementStatus.draft:
-        raise AgreementError(f"Version {agreement.number} is {agreement.status}; only a draft "
-                             "can be issued.")
+        raise AgreementError(_("Version %(n)s is %(state)s; only a draft can be issued.",
+                               n=agreement.number,
+                               state=AgreementStatus(agreement.status).label))
     if proposal.status not in GENERATABLE_STATES:
         raise AgreementError("The proposal is no longer waiting for its agreement.")
     _check_stored(agreement)
@@ -750,7 +769,7 @@ def _render_chunk(prepared: Sequence[Prepared]) -> list[tuple[bytes, list[bytes]
         return results
 
 
-@task(BATCH_TASK)
+@task(BATCH_TASK, _l("Issuing the call's agreements"))
 def issue_batch(job: Job, *, call_id: int, user_id: int) -> dict[str, Any]:
     """Generate and issue the agreement of every approved proposal of a call.
 

@@ -26,17 +26,17 @@ from center.agreements.forms import (
     clause_form_for,
 )
 from center.agreements.models import (
+    AGREEMENT_STATUS_LABELS,
     Agreement,
-    AgreementStatus,
     ClauseTemplate,
     InvitationLetter,
     Party,
 )
 from center.agreements.pdf import render_agreement_pdf
 from center.calls.models import Call
-from center.core import clock
 from center.core.db import db
 from center.core.jobs import Job, enqueue
+from center.core.labels import humanize
 from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
 from center.extensions import current_storage, limit
@@ -137,14 +137,9 @@ def committed_amounts(proposal: Proposal) -> dict[int, int] | None:
     return funded_split.committed_by_donor(proposal)
 
 
-AGREEMENT_STATUS_LABELS = {AgreementStatus.draft: _l("draft"),
-                           AgreementStatus.issued: _l("issued"),
-                           AgreementStatus.superseded: _l("superseded")}
-
-
 @bp.app_template_global()
 def agreement_status_label(status: str) -> str:
-    return str(AGREEMENT_STATUS_LABELS.get(status, status))
+    return str(AGREEMENT_STATUS_LABELS.get(status) or humanize(status))
 
 
 @bp.app_template_global()
@@ -511,7 +506,7 @@ def _preview(key: str, title: str, body: str, settings: dict[str, Any]) -> dict[
     facts = example_facts(center_name=g.tenant.name, short_name=g.tenant.short_name,
                           currency=g.tenant.currency)
     context = services.assemble(facts, clauses, reference="PREVIEW-0001", version=1,
-                                generated_on=clock.now().date().isoformat())
+                                generated_on=services.center_today(g.tenant))
     number = clause_lib.CLAUSE_KEYS.index(key) + 1
     return {"number": number, **next(c for c in context["clauses"] if c["key"] == key)}
 
@@ -533,7 +528,7 @@ def example_pdf():
                           currency=g.tenant.currency,
                           logo=services.pdf.logo_for(g.tenant.slug))
     context = services.assemble(facts, services.current_clauses(), reference="EXAMPLE-0001",
-                                version=1, generated_on=clock.now().date().isoformat())
+                                version=1, generated_on=services.center_today(g.tenant))
     try:
         data = render_agreement_pdf(context)
     except PdfRenderError:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core import clock
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.labels import humanize
 from center.tenants.models import country_name
 
 if TYPE_CHECKING:
@@ -35,12 +36,17 @@ REVIEW_MODE_LABELS = {
 
 #: Attachment kinds a call may require, with their labels.
 ATTACHMENT_KINDS = {
-    "cv": "CVs of the principal investigators",
-    "support_letter": "Letters of support from the institutes",
-    "budget_justification": "Budget justification",
-    "ethics": "Ethics approval",
-    "other": "Other document",
+    "cv": _l("CVs of the principal investigators"),
+    "support_letter": _l("Letters of support from the institutes"),
+    "budget_justification": _l("Budget justification"),
+    "ethics": _l("Ethics approval"),
+    "other": _l("Other document"),
 }
+
+
+def attachment_kind_label(kind: str) -> str:
+    """Name an attachment kind for people (never the stored key)."""
+    return str(ATTACHMENT_KINDS.get(kind) or humanize(kind))
 
 
 #: A call's derived state at a moment (`Call.state`), with its label; not a column.

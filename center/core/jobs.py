@@ -24,10 +24,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from center.core import clock
 from center.core.db import TenantScoped, UTCDateTime, all_tenants, db, tenant_scope
+from center.core.labels import humanize
 
 log = logging.getLogger(__name__)
 
 _TASKS: dict[str, Callable[..., Any]] = {}
+_TASK_LABELS: dict[str, Any] = {}
 
 
 class JobStatus(enum.StrEnum):
@@ -56,6 +58,10 @@ class Job(TenantScoped, db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     @property
+    def task_label(self) -> str:
+        return str(_TASK_LABELS.get(self.task) or humanize(self.task))
+
+    @property
     def percent(self) -> int:
         if self.status == JobStatus.done:
             return 100
@@ -75,13 +81,16 @@ class Job(TenantScoped, db.Model):
         db.session.commit()
 
 
-def task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``func(job, **params)`` as the task called ``name``."""
+def task(name: str, label: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``func(job, **params)`` as the task called ``name``; ``label`` (a lazy
+    string) names it on its progress page."""
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         if name in _TASKS:
             raise ValueError(f"task {name!r} is registered twice")
         _TASKS[name] = func
+        if label is not None:
+            _TASK_LABELS[name] = label
         return func
 
     return decorator

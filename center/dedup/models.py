@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -74,6 +75,25 @@ class MatchStatus(enum.StrEnum):
     cleared = "cleared"  #: not the same work
     complementary = "complementary"  #: related work: coordinate the teams
     duplicate = "duplicate"  #: the same work: reject or merge
+
+    @property
+    def label(self) -> str:
+        return str(MATCH_STATUS_LABELS[self])
+
+
+MATCH_STATUS_LABELS = {
+    MatchStatus.open: _l("open"),
+    MatchStatus.cleared: _l("cleared: not the same work"),
+    MatchStatus.complementary: _l("complementary: coordinate the teams"),
+    MatchStatus.duplicate: _l("duplicate: the same work"),
+}
+
+#: How a match was found (`SimilarityMatch.method`), with its label.
+METHOD_LABELS = {
+    "lexical": _l("shared wording"),
+    "semantic": _l("same meaning"),
+    "cross-lingual": _l("same meaning across languages"),
+}
 
 
 class SimilarityMatch(TenantScoped, Versioned, db.Model):

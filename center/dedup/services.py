@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from sqlalchemy import delete, select
 
@@ -211,7 +213,7 @@ def _finding(proposal: Proposal, match: SimilarityMatch) -> dict[str, Any]:
             "same_pi": match.same_pi, "resolution": str(match.status)}
 
 
-@jobs.task("dedup.check_proposal")
+@jobs.task("dedup.check_proposal", _l("Checking the proposal for duplicate effort"))
 def _check_proposal_job(job: jobs.Job, proposal_id: int) -> dict[str, Any]:
     proposal = db.session.get(Proposal, proposal_id)
     matches = check_proposal(proposal, by=db.session.get(User, job.created_by_id))
@@ -219,7 +221,7 @@ def _check_proposal_job(job: jobs.Job, proposal_id: int) -> dict[str, Any]:
     return {"matches": len(matches)}
 
 
-@jobs.task("dedup.check_call")
+@jobs.task("dedup.check_call", _l("Checking the call's proposals for duplicate effort"))
 def _check_call_job(job: jobs.Job, call_id: int) -> dict[str, Any]:
     proposals = list(db.session.scalars(select(Proposal).where(
         Proposal.call_id == call_id, Proposal.status.in_(CHECKED_STATES)).order_by(Proposal.id)))
@@ -365,7 +367,8 @@ def import_projects(csv_text: str, *, by: User | None) -> ImportResult:
     headers = {h.strip().lower() for h in reader.fieldnames or []}
     missing = {"reference", "title", "abstract"} - headers
     if missing:
-        result.errors.append(f"Missing column(s): {', '.join(sorted(missing))}.")
+        result.errors.append(ngettext("Missing column: %(names)s.", "Missing columns: %(names)s.",
+                                      len(missing), names=", ".join(sorted(missing))))
         return result
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}

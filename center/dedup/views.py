@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -93,7 +94,8 @@ def check_proposal(proposal_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(_("Checked: %(n)s overlap(s) above the threshold.", n=len(found)), "success")
+        flash(ngettext("Checked: %(num)d overlap above the threshold.",
+                       "Checked: %(num)d overlaps above the threshold.", len(found)), "success")
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
@@ -111,9 +113,13 @@ def projects():
             result = services.import_projects(text, by=current_user)
             if result.created or result.updated:
                 db.session.commit()
-                flash(_("%(c)s project(s) added, %(u)s updated, %(m)s overlap(s) with "
-                        "proposals found.", c=result.created, u=result.updated,
-                        m=result.matches), "success")
+                flash(_("%(added)s, %(u)d updated, %(found)s.",
+                        added=ngettext("%(num)d project added", "%(num)d projects added",
+                                       result.created),
+                        u=result.updated,
+                        found=ngettext("%(num)d overlap with proposals found",
+                                       "%(num)d overlaps with proposals found",
+                                       result.matches)), "success")
             form.file.errors.extend(result.errors)
             if not result.errors:
                 return redirect(url_for("dedup.projects"))

@@ -39,7 +39,7 @@ from center.proposals.models import (
     BUDGET_CATEGORY_LABELS,
     FOREGROUND_IP_LABELS,
     PARTNER_ROLE_LABELS,
-    PRINCIPAL_INVESTIGATOR,
+    TEAM_ROLE_LABELS,
     BudgetCategory,
     PartnerRole,
 )
@@ -60,15 +60,13 @@ def preview_labels() -> dict[str, dict[str, Any]]:
         "foreground": {str(k): v for k, v in FOREGROUND_IP_LABELS.items()},
         "role": {c.value: c.label for c in TEAM_ROLES},
         "partner": {str(k): v for k, v in PARTNER_ROLE_LABELS.items()},
-        "kind": {k: _l(v) for k, v in ATTACHMENT_KINDS.items()},
+        "kind": dict(ATTACHMENT_KINDS),
     }
 
 
 #: A country select's validator: the blank first choice is refused.
 
-TEAM_ROLES = [SelectChoice(PRINCIPAL_INVESTIGATOR, _l("Principal investigator")),
-              SelectChoice("scientist", _l("Scientist")), SelectChoice("engineer", _l("Engineer")),
-              SelectChoice("technician", _l("Technician")), SelectChoice("student", _l("Student"))]
+TEAM_ROLES = [SelectChoice(role, label) for role, label in TEAM_ROLE_LABELS.items()]
 
 
 class SectionForm(Form):

@@ -25,6 +25,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.labels import humanize
 
 if TYPE_CHECKING:
     from center.auth.models import User
@@ -59,25 +60,6 @@ STATUS_LABELS = {
     ProposalStatus.draft: _l("draft"),
     ProposalStatus.submitted: _l("submitted"),
     ProposalStatus.screening: _l("in screening"),
-    ProposalStatus.changes_requested: _l("returned for changes"),
-    ProposalStatus.ineligible: _l("declared ineligible"),
-    ProposalStatus.concurrence: _l("waiting for government concurrence"),
-    ProposalStatus.objected: _l("objected to by a government"),
-    ProposalStatus.under_review: _l("under review"),
-    ProposalStatus.reviewed: _l("reviewed"),
-    ProposalStatus.rejected: _l("rejected"),
-    ProposalStatus.funding: _l("waiting for funding"),
-    ProposalStatus.approved: _l("approved"),
-    ProposalStatus.agreement_issued: _l("under agreement"),
-    ProposalStatus.active: _l("an active project"),
-    ProposalStatus.closed: _l("closed"),
-    ProposalStatus.withdrawn: _l("withdrawn"),
-}
-
-STATUS_LABELS = {
-    ProposalStatus.draft: _l("draft"),
-    ProposalStatus.submitted: _l("submitted"),
-    ProposalStatus.screening: _l("in screening"),
     ProposalStatus.changes_requested: _l("changes requested"),
     ProposalStatus.ineligible: _l("ineligible"),
     ProposalStatus.concurrence: _l("awaiting government concurrence"),
@@ -99,7 +81,7 @@ def status_label(status: str) -> str:
     try:
         return str(STATUS_LABELS[ProposalStatus(status)])
     except ValueError:
-        return str(status)
+        return humanize(status)
 
 
 #: The applicant may edit only in these states.
@@ -159,11 +141,29 @@ PARTNER_ROLE_LABELS = {
 #: The team role of the principal investigator (at most one per proposal).
 PRINCIPAL_INVESTIGATOR = "principal_investigator"
 
+#: The roles a team member may have, with their labels (stored as plain strings).
+TEAM_ROLE_LABELS = {
+    PRINCIPAL_INVESTIGATOR: _l("Principal investigator"),
+    "scientist": _l("Scientist"),
+    "engineer": _l("Engineer"),
+    "technician": _l("Technician"),
+    "student": _l("Student"),
+}
+
+
+def team_role_label(role: str) -> str:
+    """Name a team member's role for people (never the stored value)."""
+    return str(TEAM_ROLE_LABELS.get(role) or humanize(role))
+
 
 class ForegroundIP(enum.StrEnum):
     joint = "joint"  #: owned jointly by the consortium
     inventor = "inventor"  #: owned by the inventing institute
     licensed_to_donors = "licensed_to_donors"  #: owned by institutes, licensed to donors
+
+    @property
+    def label(self) -> str:
+        return str(FOREGROUND_IP_LABELS[self])
 
 
 FOREGROUND_IP_LABELS = {

@@ -684,7 +684,7 @@ def _attachments(proposal: Proposal, *, replacing: int | None = None,
         replacing = wanted if any(a.id == wanted for a in proposal.attachments) else None
     # While a row's replacement is open, the upload form starts empty.
     form = AttachmentForm(formdata=None) if replacing else AttachmentForm()
-    form.kind.choices = [SelectChoice(k, _(v)) for k, v in ATTACHMENT_KINDS.items()]
+    form.kind.choices = [SelectChoice(k, v) for k, v in ATTACHMENT_KINDS.items()]
     invite = InviteForm(prefix="invite")
     if not replacing and form.validate_on_submit():
         upload = form.file.data

@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from center.auth.models import User
 from center.core import audit, clock
 from center.core.db import db
+from center.core.labels import humanize
 from center.proposals.models import DECIDED_STATES, Proposal, ProposalStatus
 from center.tenants.models import Role
 
@@ -265,4 +266,4 @@ def diagram() -> list[dict[str, Any]]:
 def _doc(func: Callable[..., Any]) -> str:
     """The first line of a guard's or effect's docstring, else its name in words."""
     doc = (func.__doc__ or "").strip().splitlines()
-    return doc[0] if doc else func.__name__.strip("_").replace("_", " ")
+    return doc[0] if doc else humanize(func.__name__)

@@ -142,6 +142,17 @@ class AssignmentStatus(enum.StrEnum):
     accepted = "accepted"  #: no conflict declared: the reviewer reviews the proposal
     conflict = "conflict"  #: the reviewer declared a conflict; the assignment no longer counts
 
+    @property
+    def label(self) -> str:
+        return str(ASSIGNMENT_STATUS_LABELS[self])
+
+
+ASSIGNMENT_STATUS_LABELS = {
+    AssignmentStatus.pending: _l("conflict declaration awaited"),
+    AssignmentStatus.accepted: _l("reviewing"),
+    AssignmentStatus.conflict: _l("conflict of interest declared"),
+}
+
 
 class Assignment(TenantScoped, Versioned, db.Model):
     """A reviewer, acting for one donor, asked to review one proposal."""
@@ -219,6 +230,14 @@ class ReviewReminder(TenantScoped, db.Model):
 class ReviewStatus(enum.StrEnum):
     draft = "draft"
     submitted = "submitted"  #: read-only unless an officer reopens it
+
+    @property
+    def label(self) -> str:
+        return str(REVIEW_STATUS_LABELS[self])
+
+
+REVIEW_STATUS_LABELS = {ReviewStatus.draft: _l("draft review"),
+                        ReviewStatus.submitted: _l("review submitted")}
 
 
 class Review(TenantScoped, Versioned, db.Model):

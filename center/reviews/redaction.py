@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from center.auth.models import User
 from center.core.db import db
-from center.proposals.models import Attachment, Proposal
+from center.proposals.models import Attachment, Proposal, team_role_label
 from center.screening.names import name_tokens, skeleton_keys
 from center.tenants.models import country_name
 
@@ -254,7 +254,7 @@ def review_copy(proposal: Proposal, *, blind: bool) -> ReviewCopy:
         keywords=scrub(proposal.keywords), duration_months=proposal.duration_months,
         partners=[{"label": party[p.institute_id], "country": country_name(
             p.institute.country_code), "lead": p.is_lead} for p in proposal.partners],
-        team=[{"label": person[m.id], "role": m.role.replace("_", " "),
+        team=[{"label": person[m.id], "role": team_role_label(m.role),
                "partner": party.get(m.institute_id, ""),
                "citizenship": country_name(m.citizenship)} for m in proposal.team],
         tasks=[{"title": scrub(t.title), "description": scrub(t.description),

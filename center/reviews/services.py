@@ -1051,10 +1051,10 @@ def _reviews_are_in(proposal: Proposal, by: User, context: dict[str, Any]) -> li
         return [_("No review of this proposal is submitted yet.")]
     waiting = [a for a in active if not a.submitted]
     if waiting:
-        return [ngettext("%(num)d review of “%(title)s” is not submitted yet: wait for it or "
-                         "take that reviewer off the proposal.",
-                         "%(num)d reviews of “%(title)s” are not submitted yet: wait for them "
-                         "or take those reviewers off the proposal.", len(waiting),
+        return [ngettext("%(num)d review of “%(title)s” is not submitted yet: wait for it "
+                         "or take that reviewer off the proposal.",
+                         "%(num)d reviews of “%(title)s” are not submitted yet: wait for "
+                         "them or take those reviewers off the proposal.", len(waiting),
                          title=proposal.title)]
     return []
 

@@ -449,8 +449,9 @@ def assign(call_id: int):
         if not done and not refused:
             flash(_("No suggestion was ticked."), "info")
         if done:
-            flash(_("%(n)d reviewer(s) asked to declare their conflicts of interest.",
-                    n=len(done)), "success")
+            flash(ngettext("%(num)d reviewer asked to declare their conflicts of interest.",
+                           "%(num)d reviewers asked to declare their conflicts of interest.",
+                           len(done)), "success")
         for message in refused:
             flash(message, "error")
         return redirect(url_for("reviews.assign", call_id=call.id))
@@ -676,8 +677,9 @@ def decide(call_id: int):
         flash(_("A proposal changed at the same moment; nothing was decided. Check and try "
                 "again."), "error")
     else:
-        flash(_("Decision recorded for %(n)d proposal(s); the applicants are told by e-mail.",
-                n=len(chosen)), "success")
+        flash(ngettext("Decision recorded for %(num)d proposal; the applicants are told by "
+                       "e-mail.", "Decision recorded for %(num)d proposals; the applicants "
+                       "are told by e-mail.", len(chosen)), "success")
     return redirect(url_for("reviews.panel", call_id=call.id))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from center.proposals import workflow
-from center.proposals.models import DECIDED_STATES, ProposalStatus
+from center.proposals.models import DECIDED_STATES, ProposalStatus, status_label
 
 BOX_W, BOX_H = 170, 38
 ROW_PITCH, COL_PITCH = 74, 225
@@ -131,7 +131,7 @@ def layout(transitions: dict[str, workflow.Transition] | None = None) -> Diagram
         row = level[state]
         col = 0 if state in main else max(1, taken.get(row, 0))
         taken[row] = col + 1
-        node = Node(str(state), state.replace("_", " "), row, col, _tone(state))
+        node = Node(str(state), status_label(state), row, col, _tone(state))
         node.x = LEFT + col * COL_PITCH
         node.y = TOP + row * ROW_PITCH
         nodes[str(state)] = node
@@ -147,7 +147,7 @@ def layout(transitions: dict[str, workflow.Transition] | None = None) -> Diagram
         top = min(n.cy for n in sources) - 16
         bottom = max(n.cy for n in sources) + 16
         bars.append({"name": name, "label": t.label, "target": str(t.target),
-                     "target_label": t.target.replace("_", " "), "x": BAR_X, "y": top,
+                     "target_label": status_label(t.target), "x": BAR_X, "y": top,
                      "w": BAR_W, "h": bottom - top, "roles": sorted(t.roles),
                      "text_x": BAR_X + BAR_W // 2 + 4, "text_y": (top + bottom) // 2})
         for node in sorted(sources, key=lambda n: (n.row, n.col)):

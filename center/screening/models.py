@@ -97,6 +97,19 @@ class CheckStatus(enum.StrEnum):
     blocking = "blocking"  #: blocks passing screening until an officer clears it
     cleared = "cleared"  #: was blocking; an officer cleared it with a reason
 
+    @property
+    def label(self) -> str:
+        return str(CHECK_STATUS_LABELS[self])
+
+
+CHECK_STATUS_LABELS = {
+    CheckStatus.ok: _l("passed"),
+    CheckStatus.failed: _l("failed"),
+    CheckStatus.flagged: _l("flagged for a look"),
+    CheckStatus.blocking: _l("blocking"),
+    CheckStatus.cleared: _l("cleared by an officer"),
+}
+
 
 class ScreeningReport(TenantScoped, db.Model):
     """The screening of one submitted version of a proposal, refreshed on demand.

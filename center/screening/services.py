@@ -30,14 +30,17 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from center.auth.models import User
+from center.calls.models import attachment_kind_label
 from center.core import audit, clock
 from center.core.audit import AuditEvent
 from center.core.db import db
@@ -71,7 +74,7 @@ from center.screening.names import (
     skeleton_keys,
 )
 from center.screening.sanctions_csv import RowError, parse_sanctions_csv
-from center.tenants.models import Membership, Role, Tenant
+from center.tenants.models import Membership, Role, Tenant, country_name
 
 S = ProposalStatus
 
@@ -131,8 +134,11 @@ def import_sanctions_list(*, filename: str, data: bytes, label: str, by: User,
     if not entries:
         raise ImportRejected(_("No entries could be read from the file."), errors)
     if errors and not skip_bad_rows:
-        raise ImportRejected(_("%(n)d line(s) of the file cannot be read. Correct them, or "
-                               "import the other rows and leave these out.", n=len(errors)),
+        raise ImportRejected(ngettext(
+            "%(num)d line of the file cannot be read. Correct it, or import the other rows "
+            "and leave it out.",
+            "%(num)d lines of the file cannot be read. Correct them, or import the other "
+            "rows and leave these out.", len(errors)),
                              errors)
     now = clock.now()
     previous = active_list()
@@ -528,8 +534,9 @@ def pass_problems(proposal: Proposal) -> list[str]:
     elif report.sanctions_list_id != current.id:
         problems.append(_("The screening used an earlier sanctions list: refresh it."))
     if report.uncleared_hits:
-        problems.append(_("%(n)d sanctions hit(s) wait for an officer to clear them.",
-                          n=len(report.uncleared_hits)))
+        problems.append(ngettext("%(num)d sanctions hit waits for an officer to clear it.",
+                                 "%(num)d sanctions hits wait for an officer to clear them.",
+                                 len(report.uncleared_hits)))
     if report.sensitive_terms and report.sensitive_reviewed_at is None:
         problems.append(_("The sensitive topics (%(terms)s) need a security review.",
                           terms=", ".join(report.sensitive_terms)))
@@ -559,7 +566,7 @@ def describe_check(check: dict[str, Any]) -> str:
     if code == "countries":
         return (_("Every institute is in a country the call funds.") if ok else
                 _("Institutes in countries the call does not fund: %(codes)s.",
-                  codes=", ".join(check["outside"]) or "—"))
+                  codes=", ".join(country_name(c) for c in check["outside"]) or "—"))
     if code == "budget":
         return (_("The budget is within the call's ceiling.") if ok else
                 _("The budget is above the call's ceiling."))
@@ -569,7 +576,8 @@ def describe_check(check: dict[str, Any]) -> str:
                 _("The duration is outside 1 to %(n)d months.", n=check["maximum"]))
     if code == "attachments":
         return (_("Every required attachment is there.") if ok else
-                _("Required attachments missing: %(kinds)s.", kinds=", ".join(check["missing"])))
+                _("Required attachments missing: %(kinds)s.",
+                  kinds=", ".join(attachment_kind_label(k) for k in check["missing"])))
     raise ValueError(f"Invalid eligibility check: {code!r}")
 
 
@@ -759,6 +767,11 @@ def _tenant(proposal: Proposal) -> Tenant:
     return db.session.get(Tenant, proposal.tenant_id)
 
 
+def _zone(proposal: Proposal) -> ZoneInfo:
+    """The center's zone: e-mails are dated in it."""
+    return ZoneInfo(_tenant(proposal).timezone or "UTC")
+
+
 def request_concurrence(proposal: Proposal, *, by: workflow.Actor) -> list[ConcurrenceRequest]:
     """Ask the government of every participating country; e-mail its officials.
 
@@ -909,6 +922,7 @@ def apply_deadlines() -> DeadlineRun:
                     send_email(officer.email, f"No answer from {request.country_name}: "
                                f"{proposal.title}", "concurrence_overdue",
                                tenant_id=proposal.tenant_id, proposal=proposal, request=request,
+                               tenant=_tenant(proposal),
                                url=external_url("screening.show", tenant=_tenant(proposal).slug,
                                         proposal_id=proposal.id))
                 audit.record("concurrence.overdue", proposal, actor=None,
@@ -922,7 +936,8 @@ def apply_deadlines() -> DeadlineRun:
             request.reminders_sent = due
             request.reminded_at = now
             _notify_officials(proposal, [request], "concurrence_reminder",
-                              f"Reminder: concurrence requested by {request.deadline_at:%Y-%m-%d}"
+                              "Reminder: concurrence requested by "
+                              f"{request.deadline_at.astimezone(_zone(proposal)):%Y-%m-%d}"
                               f" — {proposal.title}")
             audit.record("concurrence.reminded", proposal, actor=None,
                          system="concurrence reminder", country=request.country_code,
@@ -935,14 +950,14 @@ def apply_deadlines() -> DeadlineRun:
     return run
 
 
-@task("screening.concurrence_deadlines")
+@task("screening.concurrence_deadlines", _l("Applying the concurrence deadlines"))
 def _deadlines_job(job: Job) -> dict[str, Any]:
     """Run `apply_deadlines` for the job's tenant."""
     job.advance(0, 1, "checking deadlines")
     return apply_deadlines().as_dict()
 
 
-@task("screening.rescreen")
+@task("screening.rescreen", _l("Screening proposals against the new sanctions list"))
 def _rescreen_job(job: Job, *, list_id: int) -> dict[str, Any]:
     """Refresh the screening of every proposal waiting for a decision against a new list."""
     ids = list(db.session.scalars(select(Proposal.id).where(
@@ -1044,7 +1059,7 @@ def _ask_governments(proposal: Proposal, by: workflow.Actor, context: dict[str, 
                       f"Concurrence requested: {proposal.title}")
     for email in _applicants(proposal):
         send_email(email, f"Proposal passed screening: {proposal.title}", "screening_passed",
-                   tenant_id=tenant.id, proposal=proposal, requests=made)
+                   tenant_id=tenant.id, proposal=proposal, requests=made, tenant=tenant)
     audit.record("concurrence.requested", proposal, actor=by,
                  countries=[r.country_code for r in made],
                  deadline=made[0].deadline_at.isoformat() if made else None,

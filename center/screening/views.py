@@ -3,7 +3,6 @@ workflow diagram, the audit trail and the tenant's screening settings."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -33,8 +33,8 @@ from center.core.pagination import paginate
 from center.extensions import limit
 from center.proposals import services as proposals
 from center.proposals import workflow
-from center.proposals.models import Proposal, ProposalStatus
-from center.screening import bp, diagram, services
+from center.proposals.models import Proposal, ProposalStatus, status_label
+from center.screening import bp, diagram, services, trail
 from center.screening import institutes as institute_services
 from center.screening.forms import (
     BulkConfirmForm,
@@ -166,8 +166,10 @@ def refresh(proposal_id: int):
     report = _attempt(lambda: services.screen_proposal(
         proposal, by=current_user, expected_version=form.loaded_version()))
     if report:
-        flash(_("Screening refreshed: %(n)d sanctions hit(s), %(open)d to clear.",
-                n=len(report.hits), open=len(report.uncleared_hits)), "success")
+        flash(_("Screening refreshed: %(hits)s, %(open)d to clear.",
+                hits=ngettext("%(num)d sanctions hit", "%(num)d sanctions hits",
+                              len(report.hits)),
+                open=len(report.uncleared_hits)), "success")
     return _back(proposal)
 
 
@@ -194,7 +196,7 @@ def _fire(proposal: Proposal, name: str, version: int | None, reason: str) -> bo
             flash(message, "error")
         return False
     flash(_("Done: the proposal is now %(status)s.",
-            status=proposal.status.replace("_", " ")), "success")
+            status=proposal.status_label), "success")
     return True
 
 
@@ -276,7 +278,7 @@ def audit_trail(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     page = paginate(services.audit_trail(proposal), per_page=50)
     return render_template("screening/audit.html", proposal=proposal, page=page,
-                           names=services.actor_names(page.items))
+                           names=services.actor_names(page.items), trail=trail)
 
 
 @bp.route("/<tenant>/screening/proposals/<int:proposal_id>/audit.csv")
@@ -288,14 +290,20 @@ def audit_csv(proposal_id: int):
     names = services.actor_names(events)
     rows = []
     for e in events:
+        system = e.details.get("system", "")
         actor = names.get(e.actor_id, "") if e.actor_id else (
-            f"system: {e.details.get('system', '')}".rstrip(": "))
-        rows.append([e.occurred_at.isoformat(timespec="seconds"), actor, e.action,
-                     e.from_state or "", e.to_state or "",
-                     json.dumps(e.details, ensure_ascii=False, sort_keys=True)])
+            f"{_('System')} ({system})" if system else _("System"))
+        rows.append([e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), actor,
+                     trail.action_label(e.action),
+                     trail.state(e.from_state) if e.from_state else "",
+                     trail.state(e.to_state) if e.to_state else "",
+                     "; ".join(f"{label}: {value}" for label, value in trail.details(e)),
+                     e.action])
+    # Spreadsheets get the same words as the page; the time stays UTC (named in the
+    # header) so rows sort and compare, and the action's code is kept for filtering.
     return csv_response(f"proposal-{proposal.id}-audit.csv",
-                        ["time_utc", "actor", "action", "from_state", "to_state", "details"],
-                        rows)
+                        [_("Time (UTC)"), _("Who"), _("What"), _("From"), _("To"),
+                         _("Details"), _("Action code")], rows)
 
 
 # --- bulk decisions for a call -----------------------------------------------------------
@@ -361,8 +369,9 @@ def _apply_bulk(call: Call):  # noqa: ANN202
         for message in _refused(exc):
             flash(message, "error")
     else:
-        flash(_("%(n)d proposal(s) now %(status)s.", n=count,
-                status=workflow.TRANSITIONS[data["action"]].target.replace("_", " ")),
+        flash(ngettext("%(num)d proposal is now %(status)s.",
+                       "%(num)d proposals are now %(status)s.", count,
+                       status=status_label(workflow.TRANSITIONS[data["action"]].target)),
               "success")
     return redirect(url_for("screening.bulk", call_id=call.id))
 

@@ -32,12 +32,12 @@ from center.auth.forms import PASSWORD_RULES
 from center.core.countries import COUNTRY_REQUIRED, ISO_CODES
 from center.core.forms import Form
 from center.tenants.models import (
+    DONOR_KIND_LABELS,
+    INSTITUTE_KIND_LABELS,
     INVITABLE_ROLES,
     Country,
     Donor,
-    DonorKind,
     Institute,
-    InstituteKind,
     VisaRegimeKind,
 )
 
@@ -127,14 +127,14 @@ class InstituteForm(Form):
                                validators=[DataRequired(message=_l("Choose a country."))])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=[
-        SelectChoice(k.value, k.value.replace("_", " ").capitalize()) for k in InstituteKind])
+        SelectChoice(k.value, label) for k, label in INSTITUTE_KIND_LABELS.items()])
 
 
 class DonorForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=20)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, k.value.capitalize())
-                                            for k in DonorKind])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label)
+                                            for k, label in DONOR_KIND_LABELS.items()])
     country_code = StringField(_l("Country (if a government)"),
                                validators=[Optional(), Regexp(r"^[A-Za-z]{2}$")])
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])

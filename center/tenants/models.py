@@ -14,9 +14,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core import clock
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.labels import humanize
 
 if TYPE_CHECKING:
     from center.auth.models import User
+
+
+def _enum_label(enum_type: type[enum.StrEnum], value: str) -> str:
+    """The label of a stored value of ``enum_type`` (its ``label``), spelled out if unknown."""
+    try:
+        return enum_type(value).label  # type: ignore[attr-defined]
+    except ValueError:
+        return humanize(value)
 
 
 class Role(enum.StrEnum):
@@ -163,6 +172,18 @@ class InstituteKind(enum.StrEnum):
     company = "company"
     ministry_lab = "ministry_lab"
 
+    @property
+    def label(self) -> str:
+        return str(INSTITUTE_KIND_LABELS[self])
+
+
+INSTITUTE_KIND_LABELS = {
+    InstituteKind.institute: _l("Research institute"),
+    InstituteKind.university: _l("University"),
+    InstituteKind.company: _l("Company"),
+    InstituteKind.ministry_lab: _l("Ministry laboratory"),
+}
+
 
 class Institute(TenantScoped, db.Model):
     """A research organisation in a country; proposals are made by consortia of these."""
@@ -185,12 +206,28 @@ class Institute(TenantScoped, db.Model):
     def country_name(self) -> str:
         return country_name(self.country_code)
 
+    @property
+    def kind_label(self) -> str:
+        return _enum_label(InstituteKind, self.kind)
+
 
 class DonorKind(enum.StrEnum):
     government = "government"
     organisation = "organisation"
     foundation = "foundation"
     partner = "partner"  #: a company or agency funding as an ISTC "Partner"
+
+    @property
+    def label(self) -> str:
+        return str(DONOR_KIND_LABELS[self])
+
+
+DONOR_KIND_LABELS = {
+    DonorKind.government: _l("Government"),
+    DonorKind.organisation: _l("Organisation"),
+    DonorKind.foundation: _l("Foundation"),
+    DonorKind.partner: _l("Partner (company or agency)"),
+}
 
 
 class Donor(TenantScoped, db.Model):
@@ -208,6 +245,10 @@ class Donor(TenantScoped, db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="donor")
 
     __table_args__ = (UniqueConstraint("tenant_id", "short_name"),)
+
+    @property
+    def kind_label(self) -> str:
+        return _enum_label(DonorKind, self.kind)
 
 
 class VisaRegimeKind(enum.StrEnum):

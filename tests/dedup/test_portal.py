@@ -226,4 +226,4 @@ def test_importing_projects_through_the_page_reports_bad_rows(client, world, log
     data = {"file": (io.BytesIO(b"reference,title\nX,Y\n"), "projects.csv")}
     response = client.post(f"/{world.a.slug}/overlaps/projects", data=data,
                            content_type="multipart/form-data")
-    assert "Missing column(s): abstract." in response.get_data(as_text=True)
+    assert "Missing column: abstract." in response.get_data(as_text=True)

@@ -108,7 +108,7 @@ def test_the_officer_overview_and_dashboard_show_where_review_stands(app, client
     overview = client.get(f"/{panel.slug}/reviews/calls/").get_data(as_text=True)
     assert "Sustainable watersheds and public health" in overview
     dashboard = client.get(f"/{panel.slug}/dashboard").get_data(as_text=True)
-    assert "1 conflict(s) declared" in dashboard and "1 declaration(s) awaited" in dashboard
+    assert "1 conflict declared" in dashboard and "1 declaration awaited" in dashboard
 
 
 def test_the_reminder_command_reminds_every_center(app, panel: Panel) -> None:

@@ -160,7 +160,7 @@ def test_a_bulk_decision_is_confirmed_then_recorded_and_applicants_learn_only_wh
             "reason": "Below the funding line of this call."}
     confirm = client.post(url, data=data)
     html = confirm.get_data(as_text=True)
-    assert confirm.status_code == 200 and "Reject these 2 proposal(s)" in html
+    assert confirm.status_code == 200 and "Reject these 2 proposals" in html
     assert "Confirm: reject 2" in html
     with app.app_context(), tenant_scope(panel.tenant_id):
         assert {p.status for p in db.session.scalars(select(Proposal).where(

@@ -74,7 +74,7 @@ def test_review_panel_and_two_donors_fund_a_proposal(app, page, panel: Panel) ->
     browser.screenshot(page, "reviews-decision-confirm")
     page.get_by_role("button", name="Confirm: recommend 1").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Decision recorded for 1 proposal(s)").is_visible()
+    assert page.get_by_text("Decision recorded for 1 proposal;").is_visible()
     page.goto(f"/{slug}/reviews/calls/{panel.call_id}/assign")
     browser.screenshot(page, "reviews-assign")
 

@@ -64,7 +64,7 @@ def test_an_officer_clears_a_hit_and_the_governments_concur(app: Flask, page,  #
     page.get_by_role("link", name="Genomic TB surveillance").click()
     page.get_by_role("button", name="Start screening").click()
     page.wait_for_load_state()
-    assert "1 sanctions hit(s) wait for an officer to clear them." in page.locator(
+    assert "1 sanctions hit waits for an officer to clear it." in page.locator(
         "#blockers").inner_text()
     hits = page.locator("#hits")
     assert "Нурлановна Айгерим" in hits.inner_text() and "KZ.7" in hits.inner_text()
@@ -80,7 +80,7 @@ def test_an_officer_clears_a_hit_and_the_governments_concur(app: Flask, page,  #
     screenshot(page, "screening-report-cleared")
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_load_state()
-    assert "now concurrence" in page.locator(".flashes").inner_text()
+    assert "now awaiting government concurrence" in page.locator(".flashes").inner_text()
     assert page.locator("#concurrence").get_by_text("Kazakhstan").is_visible()
     screenshot(page, "screening-concurrence-requested")
     _sign_out(page)
@@ -100,7 +100,8 @@ def test_an_officer_clears_a_hit_and_the_governments_concur(app: Flask, page,  #
     screenshot(page, "screening-proposal-under-review")
     page.goto(f"/{world.a.slug}/screening/proposals/{proposal_id}/audit")
     audit = page.locator("#audit").inner_text()
-    assert "screening.hit_cleared" in audit and "all countries concurred" in audit
+    assert "Sanctions hit cleared" in audit and "all countries concurred" in audit
+    assert "screening.hit_cleared" not in audit  # the label, never the key
     screenshot(page, "screening-audit-trail")
     page.goto(f"/{world.a.slug}/screening/workflow")
     screenshot(page, "screening-workflow-diagram")
@@ -121,9 +122,9 @@ def test_an_officer_decides_for_a_whole_call_after_seeing_what_will_change(
     assert page.get_by_role("button", name="Confirm for 1 proposal").count() == 0
     screenshot(page, "screening-bulk-blocked")
 
-    for action, reason, done in (("start_screening", "", "now screening"),
+    for action, reason, done in (("start_screening", "", "is now in screening"),
                                  ("request_changes", "Add the letters of support.",
-                                  "now changes requested")):
+                                  "is now changes requested")):
         page.goto(bulk)
         page.get_by_label("Genomic TB surveillance").check()
         page.get_by_label("Decision for all of them").select_option(action)
@@ -134,7 +135,7 @@ def test_an_officer_decides_for_a_whole_call_after_seeing_what_will_change(
         screenshot(page, f"screening-bulk-confirm-{action}")
         page.get_by_role("button", name="Confirm for 1 proposal").click()
         page.wait_for_load_state()
-        assert f"1 proposal(s) {done}." in page.locator(".flashes").inner_text()
+        assert f"1 proposal {done}." in page.locator(".flashes").inner_text()
     page.goto(f"/{world.a.slug}/proposals/{proposal_id}")
     assert "Add the letters of support." in page.locator("dl.facts").inner_text()
 

@@ -103,7 +103,7 @@ def test_the_screening_page_shows_the_hit_and_the_officer_clears_it(app, client,
     login(world.a.emails[Role.officer])
     html = client.get(f"/{world.a.slug}/screening/proposals/{pid}").get_data(as_text=True)
     assert "Нурлановна Айгерим" in html and "KZ.7" in html and "blocks the proposal" in html
-    assert "1 sanctions hit(s) wait for an officer" in html
+    assert "1 sanctions hit waits for an officer" in html
     hit_id = int(re.search(r"/screening/hits/(\d+)/clear", html).group(1))
     version = _version(app, world, pid)
     refused = client.post(f"/{world.a.slug}/screening/hits/{hit_id}/clear",
@@ -193,7 +193,7 @@ def test_bulk_decisions_show_what_will_change_then_apply_on_confirmation(
     token = re.search(r'name="token"[^>]*value="([^"]+)"', html).group(1)
     assert client.post(url, data={"token": token + "x"}).status_code == 400
     done = client.post(url, data={"token": token}, follow_redirects=True)
-    assert "2 proposal(s) now ineligible" in done.get_data(as_text=True)
+    assert "2 proposals are now ineligible" in done.get_data(as_text=True)
     assert {_status(app, world, p) for p in (first, second_id)} == {S.ineligible}
     again = client.post(url, data={"token": token}, follow_redirects=True)
     assert "Nothing was changed" in again.get_data(as_text=True)
@@ -206,7 +206,7 @@ def test_a_bulk_confirmation_lists_what_blocks_and_offers_no_confirm_button(
     url = f"/{world.a.slug}/screening/calls/{world.a.ids['call_id']}/bulk"
     html = client.post(url, data={"proposals": [pid], "action": "pass_screening"}
                        ).get_data(as_text=True)
-    assert "sanctions hit(s) wait" in html and 'name="token"' not in html
+    assert "sanctions hit waits" in html and 'name="token"' not in html
     assert _status(app, world, pid) == S.screening
 
 
@@ -219,7 +219,7 @@ def test_a_sanctions_file_with_bad_lines_is_explained_next_to_the_file_field(
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="file-error"' in html and "1 line(s) of the file cannot be read" in html
+    assert 'id="file-error"' in html and "1 line of the file cannot be read" in html
     assert 'id="file-lines"' in html and "Line 3 (country)" in html
     assert _read(app, world, lambda: db.session.scalar(
         select(SanctionsList).where(SanctionsList.is_active.is_(True))).label) == "World list v2"
@@ -278,18 +278,22 @@ def test_the_audit_trail_exports_as_csv_with_the_system_as_actor(app, client, wo
     login(world.a.emails[Role.officer])
     html = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit"
                       ).get_data(as_text=True)
-    assert "proposal.complete_concurrence" in html and "all countries concurred" in html
+    assert 'data-action="proposal.complete_concurrence"' in html
+    assert "All countries concurred" in html and "all countries concurred" in html
     response = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.csv")
     assert response.mimetype == "text/csv"
     assert f"proposal-{pid}-audit.csv" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    by_action = {r["action"]: r for r in rows}
-    assert by_action["proposal.submit"]["actor"] == "Applicant of alpha"
-    assert (by_action["proposal.pass_screening"]["from_state"],
-            by_action["proposal.pass_screening"]["to_state"]) == ("screening", "concurrence")
-    assert by_action["proposal.complete_concurrence"]["actor"] == (
-        "system: all countries concurred")
-    assert "Agreed." in by_action["concurrence.concurred"]["details"]
+    by_action = {r["Action code"]: r for r in rows}
+    assert by_action["proposal.submit"]["Who"] == "Applicant of alpha"
+    assert by_action["proposal.submit"]["What"] == "Submit"
+    assert (by_action["proposal.pass_screening"]["From"],
+            by_action["proposal.pass_screening"]["To"]) == (
+        "in screening", "awaiting government concurrence")
+    assert by_action["proposal.complete_concurrence"]["Who"] == (
+        "System (all countries concurred)")
+    assert by_action["concurrence.concurred"]["What"] == "A government concurred"
+    assert "Comment: Agreed." in by_action["concurrence.concurred"]["Details"]
 
 
 def test_the_audit_csv_defuses_a_name_a_spreadsheet_would_run(app, client, world,
@@ -302,8 +306,8 @@ def test_the_audit_csv_defuses_a_name_a_spreadsheet_would_run(app, client, world
     response = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.csv")
     assert response.get_data().startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    submitted = next(r for r in rows if r["action"] == "proposal.submit")
-    assert submitted["actor"] == "'=cmd|' /C calc'!A0"
+    submitted = next(r for r in rows if r["Action code"] == "proposal.submit")
+    assert submitted["Who"] == "'=cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
 
 
@@ -312,7 +316,7 @@ def test_the_workflow_page_draws_and_lists_every_transition(client, world, login
     html = client.get(f"/{world.a.slug}/screening/workflow").get_data(as_text=True)
     assert "<svg" in html and 'role="img"' in html
     for t in workflow.TRANSITIONS.values():
-        assert f"<code class=\"muted\">{t.name}</code>" in html
+        assert f'<td data-transition="{t.name}">{t.label}</td>' in html
     assert "No uncleared sanctions hit, no unreviewed sensitive topic" in html
 
 
