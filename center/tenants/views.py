@@ -14,6 +14,7 @@ from center.auth import services as accounts
 from center.auth.signin import sign_in
 from center.core.countries import country_choices
 from center.core.db import all_tenants, db
+from center.core.hidden_fields import MAX_COUNTER
 from center.core.pagination import paginate
 from center.tenants import bp, services, visas
 from center.tenants.forms import (
@@ -301,7 +302,8 @@ def visa_rules():
     rule = None
     raw = form.rule_id.data if request.method == "POST" else request.args.get("rule")
     if raw:
-        rule = db.get_or_404(VisaRule, int(raw) if str(raw).isdigit() else 0)
+        number = int(raw) if str(raw).isascii() and str(raw).isdigit() else 0
+        rule = db.get_or_404(VisaRule, number if number <= MAX_COUNTER else 0)
         if request.method == "GET":
             form.process(obj=rule)
             form.rule_id.data = str(rule.id)
