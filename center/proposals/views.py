@@ -486,9 +486,7 @@ def _team(proposal: Proposal) -> Any:
 def make_lead(proposal_id: int, item_id: int):
     """Make a partner the lead institute, after a page saying whom it replaces."""
     proposal = get_proposal_or_404(proposal_id, edit=True)
-    partner = db.session.get(ProposalInstitute, item_id)
-    if partner is None or partner.proposal_id != proposal.id:
-        abort(404)
+    partner = _row_or_404(ProposalInstitute, proposal, item_id)
     if partner.role != PartnerRole.partner:  # the lead already, or a foreign collaborator
         flash(_("Only a partner can become the lead institute."), "error")
         return redirect(url_for("proposals.edit", proposal_id=proposal.id,
@@ -509,9 +507,7 @@ def make_lead(proposal_id: int, item_id: int):
 def make_pi(proposal_id: int, item_id: int):
     """Make a team member the principal investigator, after a page saying whom it replaces."""
     proposal = get_proposal_or_404(proposal_id, edit=True)
-    member = db.session.get(TeamMember, item_id)
-    if member is None or member.proposal_id != proposal.id:
-        abort(404)
+    member = _row_or_404(TeamMember, proposal, item_id)
     current = proposal.principal_investigator
     if current is member:
         flash(_("%(name)s is already the principal investigator.", name=member.name), "error")
@@ -704,11 +700,12 @@ def _attachments(proposal: Proposal, *, replacing: int | None = None,
                                                                   prefix="replace")}
 
 
-def _get_attachment_or_404(proposal: Proposal, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.proposal_id != proposal.id:
+def _row_or_404(model: Any, proposal: Proposal, item_id: int) -> Any:
+    """Load a row (partner, team member, file ...) of ``proposal``; 404 for any other."""
+    row = db.session.get(model, item_id)
+    if row is None or row.proposal_id != proposal.id:
         abort(404)
-    return attachment
+    return row
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/files/<int:attachment_id>/replace",
@@ -717,7 +714,7 @@ def _get_attachment_or_404(proposal: Proposal, attachment_id: int) -> Attachment
 def replace_file(proposal_id: int, attachment_id: int):
     """Put a new file in place of an uploaded one; a rejected file leaves the old one."""
     proposal = get_proposal_or_404(proposal_id, edit=True)
-    attachment = _get_attachment_or_404(proposal, attachment_id)
+    attachment = _row_or_404(Attachment, proposal, attachment_id)
     form = ReplaceAttachmentForm(prefix="replace")
     if form.validate_on_submit():
         upload = form.file.data
@@ -740,7 +737,7 @@ def replace_file(proposal_id: int, attachment_id: int):
 @roles(Role.applicant)
 def remove_file(proposal_id: int, attachment_id: int):
     proposal = get_proposal_or_404(proposal_id, edit=True)
-    attachment = _get_attachment_or_404(proposal, attachment_id)
+    attachment = _row_or_404(Attachment, proposal, attachment_id)
     form = TransitionForm(version="0")
     if not form.validate_on_submit():
         abort(400)
@@ -775,7 +772,7 @@ def remove(proposal_id: int, section: str, item_id: int):
 @roles(Role.applicant, Role.officer, Role.admin)
 def download(proposal_id: int, attachment_id: int):
     proposal = get_proposal_or_404(proposal_id)
-    attachment = _get_attachment_or_404(proposal, attachment_id)
+    attachment = _row_or_404(Attachment, proposal, attachment_id)
     storage = current_storage()
     url = storage.download_url(attachment.storage_key, filename=attachment.filename,
                                content_type=attachment.content_type)
