@@ -10,17 +10,30 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DEBS  := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-nanum fonts-noto-cjk fonts-dejavu-core
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 
-.PHONY: run test install install-test debs-run debs-test lint audit-deps bench migrate translations clean
+.PHONY: run test install install-test lock debs-run debs-test lint audit-deps bench migrate translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The exact, hash-checked versions of requirements.lock (requirements-test.lock adds the test
+# tools), then the portal itself without resolving anything again.
 install: $(BIN)/python debs-run
-	$(BIN)/pip install --quiet -e ".[semantic]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -m center.translations.tools compile
 
 install-test: $(BIN)/python debs-test
-	$(BIN)/pip install --quiet -e ".[semantic,test]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -m center.translations.tools compile && npm ci --prefix tests/browser/vendor --no-audit --no-fund --silent
+
+## Pin every dependency of pyproject.toml with hashes (after changing its lists): needs uv
+## (`pip install uv`); the test lock is constrained to the runtime one, so both agree.
+LOCK := uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header --quiet
+lock:
+	$(LOCK) --extra semantic -o requirements.lock
+	$(LOCK) --extra semantic --extra test -c requirements.lock -o requirements-test.lock
 
 debs-run:
 	@dpkg -s $(RUN_DEBS) >/dev/null 2>&1 || { \
@@ -43,10 +56,10 @@ test: install-test
 	$(BIN)/ruff check .
 	@$(MAKE) --no-print-directory audit-deps
 	@echo "== tests on SQLite =="
-	DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider
+	DATABASE_URL= $(BIN)/pytest -q -n 2 -p no:cacheprovider
 	@echo "== tests on PostgreSQL ($(PG_TEST_URL)) =="
 	@if $(BIN)/python -m tests.support.pg_ready "$(PG_TEST_URL)"; then \
-	  DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q -p no:cacheprovider; \
+	  DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q -n 2 -p no:cacheprovider; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "PostgreSQL is unreachable at $(PG_TEST_URL): failing, as CI must test on it."; exit 1; \
 	else \
@@ -72,10 +85,11 @@ bench: install-test
 migrate: install
 	$(FLASK) db migrate -m "$(m)"
 
+## Extract the messages, update the en/ko/ru catalogues and compile them; then fill new
+## entries with `python -m center.translations.tools fill ru_NN.json ...`
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o center/translations/messages.pot .
-	$(BIN)/pybabel update -i center/translations/messages.pot -d center/translations
-	$(BIN)/pybabel compile -d center/translations
+	$(BIN)/python -m center.translations.tools update
+	$(BIN)/python -m center.translations.tools compile
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

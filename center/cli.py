@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from center import demo
 from center.auth import services as accounts
-from center.core import backup
+from center.core import backup, jobs
+from center.core import scheduler as schedule
 from center.core.db import db, tenant_scope
-from center.core.notifications import deliver_pending
+from center.core.mail import deliver_pending
 from center.dedup import evaluation
 from center.dedup import services as dedup
 from center.extensions import current_storage
@@ -26,8 +27,8 @@ from center.tenants.models import Tenant
 
 
 def register_cli(app: Flask) -> None:
-    for command in (seed_demo, create_admin, deliver_mail, worker, dedup_eval, import_projects,
-                    export_tenant, import_tenant):
+    for command in (seed_demo, create_admin, deliver_mail, worker, scheduler, dedup_eval,
+                    import_projects, export_tenant, import_tenant):
         app.cli.add_command(command)
 
 
@@ -72,13 +73,62 @@ def deliver_mail() -> None:
     click.echo(ngettext("%(num)d message sent.", "%(num)d messages sent.", sent))
 
 
-@click.command("worker")
-def worker() -> None:
-    """Run background jobs from the Redis queue (needs REDIS_URL)."""
+def _redis_url(what: str) -> str:
     url = current_app.config.get("REDIS_URL")
     if not url:
-        raise click.ClickException("REDIS_URL is not set; jobs run inside the web process.")
-    SimpleWorker(["center"], connection=Redis.from_url(url)).work()
+        raise click.ClickException(f"REDIS_URL is not set; {what}.")
+    return url
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option("--name", default=None, help="Worker name (default: host and process id).")
+@click.option("--queue", "queues", multiple=True, default=[jobs.QUEUE_NAME], show_default=True,
+              help=f"Queue to take jobs from (repeatable); '{jobs.DEDUP_QUEUE}' runs the "
+                   "duplicate checks and keeps their vector index.")
+def worker(burst: bool, name: str | None, queues: tuple[str, ...]) -> None:
+    """Run background jobs and mail delivery from the Redis queue (needs REDIS_URL).
+
+    Start as many as the machine holds; each runs one job at a time, in this process
+    (RQ's SimpleWorker: no fork, so the database pool is never shared across processes).
+    A worker killed mid-job loses nothing: the scheduler's sweeper gives the job to another.
+    Duplicate checks go to their own queue: run one worker with ``--queue dedup``.
+    """
+    url = _redis_url("jobs run inside the web process")
+    SimpleWorker(list(queues), connection=Redis.from_url(url), name=name).work(
+        burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+
+
+@click.command("scheduler")
+@click.option("--wait/--no-wait", default=True,
+              help="When another scheduler runs: wait to take over (default) or exit (1).")
+@click.option("--once", is_flag=True,
+              help="Queue every periodic job once, now, and exit (needs the lock too).")
+def scheduler(wait: bool, once: bool) -> None:
+    """Queue periodic work (mail, sweeper, reminders, deadlines) for the workers.
+
+    One scheduler runs at a time: it holds a lock in Redis. Starting a second one is safe:
+    it waits until the first is gone (or, with --no-wait, exits and says so).
+    """
+    url = _redis_url("there is no queue to schedule on")
+    runner = schedule.CenterScheduler(current_app._get_current_object(), Redis.from_url(url))
+    if not runner.acquire():
+        holder = runner.holder() or "unknown"
+        if not wait:
+            raise click.ClickException(
+                f"Another scheduler is running ({holder}); this one exits.")
+        click.echo(f"Another scheduler is running ({holder}); waiting to take over.", err=True)
+        runner.acquire(wait=True)
+    try:
+        if once:
+            names = runner.run_all_now()
+            click.echo("Queued once: " + ", ".join(names))
+            return
+        click.echo(f"Scheduler {runner.name} started: "
+                   + ", ".join(job.name for job in runner.get_jobs()), err=True)
+        runner.start()
+    finally:
+        runner.release()
 
 
 

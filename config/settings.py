@@ -72,8 +72,33 @@ DEFAULTS: dict[str, Any] = {
     "INVITATION_MAX_AGE_DAYS": 14,
     #: Run background jobs synchronously right after the commit that queued them.
     "JOBS_EAGER": False,
+    #: Background jobs (center/core/jobs.py): an RQ job is stopped after this long; a running
+    #: job whose worker has not shown a sign of life for JOB_LEASE_SECONDS is given to
+    #: another worker; a queued job not picked up within JOB_REDISPATCH_SECONDS is handed to
+    #: the queue again; a failed attempt waits JOB_RETRY_BASE_SECONDS × 4^(attempt-1).
+    "JOB_TIMEOUT_SECONDS": 3600,
+    "JOB_LEASE_SECONDS": 300,
+    "JOB_REDISPATCH_SECONDS": 300,
+    "JOB_RETRY_BASE_SECONDS": 30,
+    #: Mail delivery (center/core/mail.py): attempts per message for temporary SMTP errors,
+    #: waiting MAIL_RETRY_BASE_SECONDS × 4^(attempt-1) between them; SMTP socket timeout.
+    "MAIL_MAX_ATTEMPTS": 5,
+    "MAIL_RETRY_BASE_SECONDS": 60,
+    "MAIL_TIMEOUT_SECONDS": 30,
+    #: The scheduler (flask --app wsgi scheduler): how often it delivers mail and sweeps
+    #: lost jobs, when the daily work (reminders, deadlines) runs (cron syntax, the
+    #: scheduler's local time), and how long its lock outlives a scheduler that died.
+    "SCHEDULE_MAIL_SECONDS": 60,
+    "SCHEDULE_SWEEP_SECONDS": 60,
+    "SCHEDULE_DAILY_CRON": "15 5 * * *",
+    "SCHEDULER_LOCK_SECONDS": 180,
     #: Semantic duplicate stage: "auto" uses the embedding model where it is installed.
     "DEDUP_EMBEDDINGS": "auto",
+    #: Where the process that runs duplicate checks (the `dedup` queue's worker) keeps its
+    #: vector index files; they are caught up from the database, never needed for recovery.
+    "DEDUP_INDEX_DIR": str(INSTANCE / "dedup-index"),
+    #: Bearer token that may read /metrics; unset, only loopback clients may.
+    "METRICS_TOKEN": None,
     "LOG_LEVEL": "INFO",
     "LOG_JSON": None,
     "BABEL_DEFAULT_LOCALE": "en",

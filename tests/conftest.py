@@ -13,6 +13,7 @@ security: the whole suite runs under the policies, as production does.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,11 +33,30 @@ from center import create_app
 from center.core.audit import APPEND_ONLY_SQL
 from center.core.db import _tenant_tables, db, rls_policy_sql, tenant_scope
 from center.dedup import services as dedup
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, AxeWatch
 from tests.world import World, build_world
 
 #: The PostgreSQL role the portal under test connects as: no owner, no superuser, no BYPASSRLS.
 APP_ROLE = "center_app"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist on PostgreSQL, give each worker a database of its own (``test_gw0``
+    ... beside ``test``, created once), since every test empties the tables of its database.
+    A plain run (CI's) uses ``DATABASE_URL`` as it is."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("DATABASE_URL", "")
+    if not worker or not _is_postgres(url):
+        return
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                       {"name": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    os.environ["DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
 
 
 def _admin_url(tmp_root: Path) -> str:
@@ -77,6 +97,7 @@ def _test_settings(tmp_root: Path, **extra: object) -> dict[str, object]:
         "CENTER_ENV": "test",
         "DATABASE_URL": _database_url(tmp_root),
         "STORAGE_URL": str(tmp_root / "files"),
+        "DEDUP_INDEX_DIR": str(tmp_root / "dedup-index"),
         "JOBS_EAGER": True,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
@@ -162,6 +183,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" in request.fixturenames:
         _empty_tables(request.getfixturevalue("app"), request.getfixturevalue("tmp_root"))
         dedup.forget_indexes()
+        shutil.rmtree(request.getfixturevalue("tmp_root") / "dedup-index", ignore_errors=True)
 
 
 @pytest.fixture()
@@ -244,9 +266,12 @@ def chromium() -> Iterator[object]:
 @pytest.fixture()
 def page(chromium, live_server: str):  # noqa: ANN001, ANN201
     context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    axe = AxeWatch(context)  # every page the test visits is checked with axe-core
     page = context.new_page()
     yield page
+    axe.settle(page)
     context.close()
+    assert not axe.failures(), "axe-core found:\n" + "\n".join(axe.failures())
 
 
 # --- a real S3 endpoint served by moto over HTTP -----------------------------------------

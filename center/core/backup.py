@@ -34,6 +34,8 @@ from sqlalchemy.types import Date, DateTime, LargeBinary, Numeric
 from center.core import audit
 from center.core.db import Base, _tenant_tables, all_tenants, db, tenant_scope
 from center.core.storage import ObjectNotFound, Storage, check_key
+from center.dedup.services import detector_settings
+from center.dedup.store import DERIVED_TABLES, index_restored
 
 FORMAT = "center-tenant-backup/1"
 
@@ -43,6 +45,17 @@ FILE_COLUMNS: dict[str, tuple[str, str]] = {
     "attachments": ("storage_key", "column:content_type"),
     "agreements": ("pdf_key", "application/pdf"),
     "invitation_letters": ("pdf_key", "application/pdf"),
+    "amendments": ("pdf_key", "application/pdf"),
+    "report_attachments": ("storage_key", "column:content_type"),
+}
+
+
+#: Text columns that name a row by ``<kind>:<id>``, with the table of each kind: their ids
+#: follow a renumbering as foreign keys do.
+KEY_COLUMNS: dict[tuple[str, str], dict[str, str]] = {
+    ("document_fingerprints", "doc_key"): {"p": "proposals", "f": "funded_projects"},
+    ("double_claims", "other_key"): {"p": "proposals", "f": "funded_projects",
+                                     "t": "reported_texts"},
 }
 
 
@@ -99,8 +112,9 @@ def _decode(column: Column, value: Any) -> Any:
 
 
 def _tables() -> list[Table]:
-    """Tenant-owned tables in dependency order (parents first)."""
-    tenant_tables = _tenant_tables()
+    """Tenant-owned tables in dependency order (parents first), but the duplicate index's
+    derived rows, which the restore writes again from the fingerprints."""
+    tenant_tables = _tenant_tables() - set(DERIVED_TABLES)
     return [t for t in Base.metadata.sorted_tables if t.name in tenant_tables]
 
 
@@ -325,6 +339,8 @@ def _import(source: IO[bytes] | Path, storage: Any) -> Summary:
                 ids[table.name][row["id"]] = _insert(table, values, keep)
             _reset_sequence(table)
             summary.rows[table.name] = len(rows)
+        db.session.flush()
+        index_restored(db.session, new_tenant_id, detector_settings())
         audit.record("tenant.imported", None, actor=None, tenant_id=new_tenant_id,
                      exported_at=manifest.get("exported_at"), remapped=summary.remapped,
                      files=len(files))
@@ -339,19 +355,24 @@ def _rewire(table: Table, row: dict[str, Any], ids: dict[str, dict[int, int]],
     """The row with foreign keys pointing at the new ids and its stored file written back."""
     values = dict(row)
     values["tenant_id"] = tenant_id
-    for fk in table.foreign_keys:
-        column = fk.parent.name
+    # One entry per column: a composite key names tenant_id too, and a SET NULL column has
+    # two keys on the same parent (see `center.core.db.tenant_fk`).
+    parents = {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+    for column, parent in parents.items():
         if column == "tenant_id" or values.get(column) is None:
             continue
-        mapping = ids.get(fk.column.table.name)
+        mapping = ids.get(parent)
         if mapping is None:
-            raise BackupError(f"{table.name}.{column} refers to {fk.column.table.name}, "
+            raise BackupError(f"{table.name}.{column} refers to {parent}, "
                               "which the backup does not hold")
         try:
             values[column] = mapping[values[column]]
         except KeyError:
             raise BackupError(f"{table.name} {row['id']}: {column} = {values[column]} names "
                               "a row the backup does not hold") from None
+    for (table_name, column), kinds in KEY_COLUMNS.items():
+        if table.name == table_name and values.get(column):
+            values[column] = _named_key(values[column], kinds, ids)
     if table.name == "audit_events":
         _audit_object(values, ids)
     if table.name in FILE_COLUMNS:
@@ -375,6 +396,16 @@ def _restore_file(key: str, files: dict[str, bytes], storage: Storage, tenant_id
         candidate = f"t{tenant_id}/restored/{attempt}/{key}"
     storage.put(candidate, data, content_type)
     return candidate
+
+
+def _named_key(key: str, kinds: dict[str, str], ids: dict[str, dict[int, int]]) -> str:
+    """``<kind>:<id>`` with the id of the row as restored (kept when the backup does not
+    hold it: the key then names nothing here, as it would have after a deletion)."""
+    kind, sep, number = key.partition(":")
+    mapping = ids.get(kinds.get(kind, ""), {})
+    if not sep or not number.isdigit() or int(number) not in mapping:
+        return key
+    return f"{kind}:{mapping[int(number)]}"
 
 
 def _audit_object(values: dict[str, Any], ids: dict[str, dict[int, int]]) -> None:

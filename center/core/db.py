@@ -12,6 +12,11 @@ tenant named by the transaction's ``app.tenant_id`` setting, or every row when
 ``app.all_tenants`` is ``on``. The session sets both at the start of each transaction and
 again whenever the scope changes inside one, from the same `_scope()` the ORM filter reads,
 so a query that slips past the ORM filter (raw SQL, a forgotten scope) still sees nothing.
+
+Foreign keys between tenant tables carry the tenant: a column declared with `tenant_fk`
+becomes ``(tenant_id, x_id) REFERENCES parent (tenant_id, id)``, so no row can point at
+another tenant's parent, not even through raw SQL (foreign-key checks bypass row-level
+security, and superusers bypass it altogether).
 """
 
 from __future__ import annotations
@@ -24,7 +29,19 @@ from typing import Any
 
 from flask import g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, ForeignKey, MetaData, event, exc, orm, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    MetaData,
+    Table,
+    UniqueConstraint,
+    event,
+    exc,
+    orm,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql import util as sql_util
@@ -80,11 +97,118 @@ ALL_TENANTS = "__all_tenants__"
 
 
 class TenantScoped:
-    """Mixin for rows that belong to exactly one tenant; queries are filtered automatically."""
+    """Mixin for rows that belong to exactly one tenant; queries are filtered automatically.
+
+    Columns declared with `tenant_fk` get their composite foreign key when the table is
+    built (`__table_cls__`), and the parent they point at its ``(tenant_id, id)`` key.
+    """
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+    @classmethod
+    def __table_cls__(cls, name: str, metadata: MetaData, *args: Any, **kw: Any) -> Table:
+        keys = [_tenant_foreign_keys(name, col) for col in args
+                if isinstance(col, Column) and TENANT_FK in col.info]
+        table = Table(name, metadata, *args, *(c for pair in keys for c in pair), **kw)
+        for parent in {col.info[TENANT_FK][0] for col in table.columns if TENANT_FK in col.info}:
+            _require_tenant_key(metadata, parent)
+        if name in metadata.info.get(TENANT_FK, ()):
+            _require_tenant_key(metadata, name)
+        return table
+
+
+# --- Foreign keys between tenant tables ---------------------------------------------------
+
+#: The ``Column.info`` key `tenant_fk` marks its columns with: (parent table, ondelete).
+TENANT_FK = "tenant_fk"
+
+
+def tenant_fk(target: str, *, ondelete: str | None = None, **column: Any) -> Any:
+    """A column pointing at another tenant table's ``id``, checked with the tenant.
+
+    Use it in a `TenantScoped` model instead of ``mapped_column(ForeignKey(target, ...))``;
+    the other arguments go to `mapped_column`. The constraint is
+    ``(tenant_id, column) REFERENCES parent (tenant_id, id)``.
+
+    ``ondelete="SET NULL"`` cannot be one composite constraint: it would null ``tenant_id``
+    too (NOT NULL), and SQLite has no ``SET NULL (column)``. Such a column keeps a plain
+    key on ``id`` that does the nulling, and the composite key that checks the tenant is
+    deferred to the commit, when the nulling is done whatever order the two fire in.
+    """
+    parent, _, key = target.partition(".")
+    if key != "id":
+        raise ValueError(f"tenant_fk points at a tenant table's id, not {target!r}")
+    info = {**column.pop("info", {}), TENANT_FK: (parent, ondelete)}
+    args = [ForeignKey(target, ondelete="SET NULL")] if ondelete == "SET NULL" else []
+    return mapped_column(*args, info=info, **column)
+
+
+def tenant_fk_name(table: str, column: str, parent: str) -> str:
+    """The name of the composite key of ``table.column``: the naming convention's name of
+    a plain key (a SET NULL column's composite key adds ``_tenant``, the plain key keeps it)."""
+    return f"fk_{table}_{column}_{parent}"
+
+
+def _tenant_foreign_keys(table: str, column: Column) -> tuple[ForeignKeyConstraint, ...]:
+    parent, ondelete = column.info[TENANT_FK]
+    name = tenant_fk_name(table, column.name, parent)
+    refs = [f"{parent}.tenant_id", f"{parent}.id"]
+    if ondelete == "SET NULL":
+        return (ForeignKeyConstraint(["tenant_id", column.name], refs, name=f"{name}_tenant",
+                                     deferrable=True, initially="DEFERRED"),)
+    return (ForeignKeyConstraint(["tenant_id", column.name], refs, name=name,
+                                 ondelete=ondelete),)
+
+
+def _require_tenant_key(metadata: MetaData, parent: str) -> None:
+    """Give ``parent`` its ``UNIQUE (tenant_id, id)``, now or when its table is built."""
+    metadata.info.setdefault(TENANT_FK, set()).add(parent)
+    table = metadata.tables.get(parent)
+    if table is None:
+        return
+    if not any(isinstance(c, UniqueConstraint) and [col.name for col in c.columns]
+               == ["tenant_id", "id"] for c in table.constraints):
+        table.append_constraint(UniqueConstraint("tenant_id", "id"))
+
+
+@event.listens_for(orm.Mapper, "before_mapper_configured")
+def _join_tenant_tables_by_id(mapper: orm.Mapper, class_: type) -> None:
+    """Join tenant tables on their id columns only.
+
+    A relationship over a composite key would join and copy ``tenant_id`` too: every
+    relationship of a row would claim the same column, and clearing one (``x.parent =
+    None``, an orphaned child) would null ``tenant_id``. A relationship between two tenant
+    models that names no ``foreign_keys`` and no ``primaryjoin`` gets the key columns of
+    the constraints between the two tables, less ``tenant_id``.
+    """
+    if not issubclass(class_, TenantScoped):
+        return
+    for prop in mapper._props.values():  # unconfigured: the public accessors configure
+        if not isinstance(prop, orm.RelationshipProperty):
+            continue
+        args = prop._init_args
+        if args.foreign_keys.argument is not None or args.primaryjoin.argument is not None:
+            continue
+        args.foreign_keys.argument = _id_columns_between(prop)
+
+
+def _id_columns_between(prop: orm.RelationshipProperty) -> Any:
+    def columns() -> list[Column]:
+        prop._setup_entity()  # resolved after the foreign keys, else; idempotent
+        if not issubclass(prop.entity.class_, TenantScoped):
+            return []
+        here, there = prop.parent.local_table, prop.entity.local_table
+        found: dict[str, Column] = {}
+        for source, target in ((here, there), (there, here)):
+            for fk in source.foreign_key_constraints:
+                if fk.referred_table is target:
+                    found.update({f"{source.name}.{c.name}": c for c in fk.columns
+                                  if c.name != "tenant_id"})
+        return list(found.values())
+
+    return lambda: columns() or None
 
 
 class Versioned:
