@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 #: The articles of an agreement, in order, with their default titles.
 CLAUSE_KEYS: tuple[str, ...] = (
     "parties", "summary", "budget", "ip", "travel", "reporting", "publication", "taxes",
@@ -31,8 +33,15 @@ CLAUSE_KEYS: tuple[str, ...] = (
 #: the project (the articles before this one); Part II the general conditions, the
 #: signatures and the annexes.
 PART_TWO_FROM = "publication"
-PART_TITLES: tuple[str, str] = ("Special conditions of the project",
-                                "General conditions and signatures")
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name the message extractor knows
+    """Mark ``message`` for the catalogues; whoever prints it translates it then."""
+    return message
+
+
+PART_TITLES: tuple[str, str] = (N_("Special conditions of the project"),
+                                N_("General conditions and signatures"))
 
 
 def part_of(key: str) -> int:
@@ -197,10 +206,10 @@ PLACEHOLDERS: dict[str, str] = {
 
 #: How each allocation of foreground IP reads in the clause.
 FOREGROUND_WORDING: dict[str, str] = {
-    "joint": "owned jointly by the Institutes, in shares reflecting their contributions",
-    "inventor": "owned by the Institute whose staff created it",
-    "licensed_to_donors": ("owned by the Institute whose staff created it, which grants each "
-                           "Donor a non-exclusive licence for its own purposes"),
+    "joint": N_("owned jointly by the Institutes, in shares reflecting their contributions"),
+    "inventor": N_("owned by the Institute whose staff created it"),
+    "licensed_to_donors": N_("owned by the Institute whose staff created it, which grants "
+                             "each Donor a non-exclusive licence for its own purposes"),
 }
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_]+)\}")
@@ -220,7 +229,7 @@ def unknown_placeholders(body: str) -> list[str]:
 def check_body(body: str) -> None:
     """Raise ClauseSyntaxError if ``body`` is empty or names an unknown placeholder."""
     if not body.strip():
-        raise ClauseSyntaxError("Write the clause; an empty article is not allowed.")
+        raise ClauseSyntaxError(_("Write the clause; an empty article is not allowed."))
     unknown = unknown_placeholders(body)
     if unknown:
         raise ClauseSyntaxError(
@@ -288,20 +297,21 @@ def parse_tranches(text: str) -> list[dict[str, Any]]:
         percent, sep, condition = raw.partition("|")
         percent = percent.strip().rstrip("%").strip()
         if not sep or not condition.strip():
-            raise ClauseSyntaxError(
-                f"Line {number}: write the percentage, a bar and the condition, "
-                "e.g. “40 | On approval of the interim report”.")
+            raise ClauseSyntaxError(_(
+                "Line %(number)d: write the percentage, a bar and the condition, "
+                "e.g. “40 | On approval of the interim report”.", number=number))
         if not percent.isdigit() or not 0 < int(percent) <= 100:
-            raise ClauseSyntaxError(f"Line {number}: “{percent}” is not a whole percentage "
-                                    "between 1 and 100.")
+            raise ClauseSyntaxError(_("Line %(number)d: “%(percent)s” is not a whole "
+                                      "percentage between 1 and 100.",
+                                      number=number, percent=percent))
         tranches.append({"percent": int(percent), "condition": condition.strip()[:300]})
     if not tranches:
-        raise ClauseSyntaxError("Give at least one tranche.")
+        raise ClauseSyntaxError(_("Give at least one tranche."))
     if len(tranches) > MAX_TRANCHES:
-        raise ClauseSyntaxError(f"Give at most {MAX_TRANCHES} tranches.")
+        raise ClauseSyntaxError(_("Give at most %(max)d tranches.", max=MAX_TRANCHES))
     total = sum(t["percent"] for t in tranches)
     if total != 100:
-        raise ClauseSyntaxError(f"The tranches add up to {total}%, not 100%.")
+        raise ClauseSyntaxError(_("The tranches add up to %(total)d%%, not 100%%.", total=total))
     return tranches
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 
 if TYPE_CHECKING:
     from center.auth.models import User
@@ -94,8 +94,7 @@ class Agreement(TenantScoped, Versioned, db.Model):
     __tablename__ = "agreements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     number: Mapped[int] = mapped_column()
     reference: Mapped[str] = mapped_column(String(60))
     status: Mapped[AgreementStatus] = mapped_column(String(12), default=AgreementStatus.draft)
@@ -191,10 +190,9 @@ class Acknowledgement(TenantScoped, db.Model):
     __tablename__ = "agreement_acknowledgements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"),
-                                              index=True)
+    agreement_id: Mapped[int] = tenant_fk("agreements.id", ondelete="CASCADE", index=True)
     party: Mapped[Party] = mapped_column(String(20))
-    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    donor_id: Mapped[int | None] = tenant_fk("donors.id", ondelete="RESTRICT")
     typed_name: Mapped[str] = mapped_column(String(200))
     acknowledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
@@ -222,9 +220,8 @@ class InvitationLetter(TenantScoped, db.Model):
     __tablename__ = "invitation_letters"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"),
-                                              index=True)
-    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    agreement_id: Mapped[int] = tenant_fk("agreements.id", ondelete="CASCADE", index=True)
+    trip_id: Mapped[int] = tenant_fk("trips.id", ondelete="CASCADE")
     reference: Mapped[str] = mapped_column(String(80))
     traveller_name: Mapped[str] = mapped_column(String(200))
     pdf_key: Mapped[str] = mapped_column(String(500), unique=True)

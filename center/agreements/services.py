@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -45,7 +45,7 @@ from center.agreements.permissions import GENERATABLE_STATES, may_acknowledge
 from center.auth.models import User
 from center.core import audit, clock, money
 from center.core.db import db
-from center.core.jobs import Job, task
+from center.core.jobs import N_, Job, task
 from center.core.labels import humanize
 from center.core.links import external_url
 from center.core.notifications import send_email
@@ -130,13 +130,13 @@ def check_settings(key: str, settings: dict[str, Any]) -> dict[str, Any]:
     if key == "travel":
         per_diem, cover = settings.get("per_diem"), settings.get("insurance_cover")
         if not isinstance(per_diem, int) or per_diem <= 0:
-            raise clause_lib.ClauseSyntaxError("Give a per-diem above zero.")
+            raise clause_lib.ClauseSyntaxError(_("Give a per-diem above zero."))
         if not isinstance(cover, int) or cover <= 0:
-            raise clause_lib.ClauseSyntaxError("Give an insurance cover above zero.")
+            raise clause_lib.ClauseSyntaxError(_("Give an insurance cover above zero."))
         return {"per_diem": per_diem, "insurance_cover": cover}
     if key == "ip":
         if settings.get("default_foreground") not in clause_lib.FOREGROUND_WORDING:
-            raise clause_lib.ClauseSyntaxError("Choose who owns the foreground by default.")
+            raise clause_lib.ClauseSyntaxError(_("Choose who owns the foreground by default."))
         return {"default_foreground": settings["default_foreground"]}
     return {}
 
@@ -150,16 +150,17 @@ def save_clause(key: str, *, by: User, title: str, body: str, settings: dict[str
     invalid terms. Effects: a new ClauseTemplate row; an audit event.
     """
     if key not in clause_lib.CLAUSE_KEYS:
-        raise AgreementError(f"There is no clause {key!r}.")
+        raise AgreementError(_("There is no clause “%(key)s”.", key=key))
     title = title.strip()
     if not title:
-        raise clause_lib.ClauseSyntaxError("Give the article a title.")
+        raise clause_lib.ClauseSyntaxError(_("Give the article a title."))
     clause_lib.check_body(body)
     cleaned = check_settings(key, settings)
     current = current_clauses()[key].number
     if current != expected_number:
-        raise StaleClause(f"Version {current} of this clause was saved after you opened it. "
-                          "Your text is still in the form: compare and save again.")
+        raise StaleClause(_("Version %(number)d of this clause was saved after you opened it. "
+                            "Your text is still in the form: compare and save again.",
+                            number=current))
     row = ClauseTemplate(key=key, number=current + 1, title=title[:200],
                          body=body.replace("\r\n", "\n").strip(), settings=cleaned,
                          note=note.strip()[:300], created_at=clock.now(), created_by_id=by.id)
@@ -171,7 +172,6 @@ def save_clause(key: str, *, by: User, title: str, body: str, settings: dict[str
 
 # --- gathering the facts of an agreement ----------------------------------------------------
 
-_EN = Locale("en")
 
 
 def center_today(tenant: Tenant) -> str:
@@ -179,17 +179,24 @@ def center_today(tenant: Tenant) -> str:
     return clock.now().astimezone(ZoneInfo(tenant.timezone or "UTC")).date().isoformat()
 
 
-def _english(labels: dict[Any, Any], value: str) -> str:
-    """A value's label in English: agreements are written in English whatever the UI says."""
-    with force_locale("en"):
-        return str(labels.get(value) or humanize(value))
+def _label(labels: dict[Any, Any], value: str) -> str:
+    """A value's label in the language being written: the document's, not the clicker's
+    (`document_language` sets it)."""
+    return str(labels.get(value) or humanize(value))
 
 
 def _country(code: str | None) -> str:
-    """A country's English name: agreements are written in English whatever the UI says."""
+    """A country's name in the language being written (see `document_language`)."""
     if not code:
         return ""
-    return _EN.territories.get(code.upper(), code.upper())
+    return Locale.parse(str(get_locale() or "en")).territories.get(code.upper(), code.upper())
+
+
+def document_of(tenant: Tenant) -> dict[str, Any]:
+    """How the center's documents are written: its legal language, and whether agreements
+    and letters carry English beside it."""
+    return {"locale": tenant.legal_language or "en", "bilingual": tenant.documents_bilingual}
+
 
 
 def reference_for(proposal: Proposal, tenant: Tenant) -> str:
@@ -219,6 +226,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant,
     pi = next((m for m in proposal.team if m.role == "principal_investigator"), None)
     short = re.sub(r"[^A-Za-z0-9]", "", tenant.short_name).upper()
     return {
+        "document": document_of(tenant),
         "center": {"name": tenant.name, "short_name": tenant.short_name,
                    "email": tenant.contact_email, "logo": pdf.logo_for(tenant.slug),
                    "monogram": short[:4] or "C"},
@@ -244,7 +252,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant,
         "trips": [{"id": t.id, "traveller": t.traveller.name,
                    "citizenship": _country(t.traveller.citizenship),
                    "birth_year": t.traveller.birth_year,
-                   "role": _english(TEAM_ROLE_LABELS, t.traveller.role),
+                   "role": _label(TEAM_ROLE_LABELS, t.traveller.role),
                    "institute": t.traveller.institute.name,
                    "institute_country": _country(t.traveller.institute.country_code),
                    "origin": _country(t.origin_country), "origin_city": t.origin_city,
@@ -261,7 +269,7 @@ def proposal_facts(proposal: Proposal, tenant: Tenant,
                                "restrictions": b.restrictions}
                               for b in proposal.background_ip]},
         "publication_policy": proposal.publication_policy,
-        "team": [{"name": m.name, "role": _english(TEAM_ROLE_LABELS, m.role),
+        "team": [{"name": m.name, "role": _label(TEAM_ROLE_LABELS, m.role),
                   "institute": m.institute.name, "citizenship": _country(m.citizenship)}
                  for m in proposal.team],
     }
@@ -296,11 +304,13 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
     project = facts["project"]
     duration = int(project["duration_months"])
     foreground = facts["ip"]["foreground"] or settings["ip"]["default_foreground"]
-    foreground_text = clause_lib.FOREGROUND_WORDING.get(foreground, foreground)
+    foreground_text = (_(clause_lib.FOREGROUND_WORDING[foreground])
+                       if foreground in clause_lib.FOREGROUND_WORDING else foreground)
     total = sum(d["amount"] for d in donors)
+    language = facts.get("document", pdf.ENGLISH)["locale"]
 
     def fmt(minor: int) -> str:
-        return pdf.format_amount(minor, currency)
+        return pdf.format_amount(minor, currency, language)
 
     values = {
         "center": facts["center"]["name"], "center_short": facts["center"]["short_name"],
@@ -308,7 +318,7 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
         "acronym": project["acronym"] or project["title"], "call_title": project["call"],
         "lead_institute": project["lead_institute"],
         "institutes": "; ".join(i["name"] for i in facts["institutes"]),
-        "donors": "; ".join(d["name"] for d in donors) or "the donors",
+        "donors": "; ".join(d["name"] for d in donors) or _("the donors"),
         "principal_investigator": project["principal_investigator"],
         "duration_months": str(duration), "total_budget": fmt(total), "currency": currency,
         "interim_report_month": str(max(1, math.ceil(duration / 2))),
@@ -316,30 +326,30 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
         "per_diem": fmt(travel["per_diem"]), "insurance_cover": fmt(travel["insurance_cover"]),
         "foreground_ip": foreground_text,
         "foreground_ip_terms": facts["ip"]["terms"].strip(),
-        "publication_policy": facts["publication_policy"].strip() or "none stated.",
+        "publication_policy": facts["publication_policy"].strip() or _("none stated."),
     }
     by_category: dict[str, dict[int, int]] = {}
     for line in facts["lines"]:
         row = by_category.setdefault(line["category"], {})
         for donor_id, amount in line["splits"].items():
             row[int(donor_id)] = row.get(int(donor_id), 0) + amount
-    categories = [{"label": _english(BUDGET_CATEGORY_LABELS, c),
+    categories = [{"label": _label(BUDGET_CATEGORY_LABELS, c),
                    "amounts": [by_category[c].get(d, 0) for d in donor_ids],
                    "total": sum(by_category[c].values())}
                   for c in [*BudgetCategory, *sorted(set(by_category) - set(BudgetCategory))]
                   if c in by_category]
     schedule = payment_schedule(donors, tranches)
-    signatories = [{"party": facts["center"]["name"], "role": "The Center"}]
-    signatories += [{"party": i["name"], "role": "Lead Institute"}
+    signatories = [{"party": facts["center"]["name"], "role": _("The Center")}]
+    signatories += [{"party": i["name"], "role": _("Lead Institute")}
                     for i in facts["institutes"] if i["lead"]]
-    signatories += [{"party": d["name"], "role": "Donor"} for d in donors]
+    signatories += [{"party": d["name"], "role": _("Donor")} for d in donors]
     return {
         **facts,
         "reference": reference, "version": version, "generated_on": generated_on,
         "ip": {**facts["ip"], "foreground": foreground_text},
         "budget": {
             "total": total, "categories": categories,
-            "lines": [{"category": _english(BUDGET_CATEGORY_LABELS, ln["category"]),
+            "lines": [{"category": _label(BUDGET_CATEGORY_LABELS, ln["category"]),
                        "description": ln["description"], "amount": ln["amount"],
                        "amounts": [ln["splits"].get(d, ln["splits"].get(str(d), 0))
                                    for d in donor_ids]}
@@ -377,7 +387,8 @@ def letter_contexts(context: dict[str, Any]) -> list[dict[str, Any]]:
             "trip_id": trip["id"],
             "center": context["center"], "currency": context["currency"],
             "reference": f"{context['reference']}/INV-{number}",
-            "agreement_ref": f"{context['reference']} (version {context['version']})",
+            "document": context.get("document", pdf.ENGLISH),
+            "agreement_ref": context["reference"], "agreement_version": context["version"],
             "date": context["generated_on"],
             "project": context["project"],
             "traveller": {"name": trip["traveller"], "citizenship": trip["citizenship"],
@@ -426,7 +437,7 @@ def prepare_agreement(proposal: Proposal, tenant: Tenant) -> Prepared:
         raise AgreementError(_("An agreement can be generated for an approved proposal "
                                "only; this one is %(state)s.", state=proposal.status_label))
     if not proposal.budget_lines:
-        raise AgreementError("The proposal has no budget: there is nothing to fund.")
+        raise AgreementError(_("The proposal has no budget: there is nothing to fund."))
     split = funded_split.confirmed_split(proposal)
     if split is None:
         if funded_split.needs_confirmation(proposal):
@@ -438,9 +449,10 @@ def prepare_agreement(proposal: Proposal, tenant: Tenant) -> Prepared:
     number = (db.session.scalar(select(func.max(Agreement.number))
                                 .where(Agreement.proposal_id == proposal.id)) or 0) + 1
     clauses = current_clauses()
-    context = assemble(proposal_facts(proposal, tenant, split), clauses,
-                       reference=reference_for(proposal, tenant), version=number,
-                       generated_on=center_today(tenant))
+    with force_locale(tenant.legal_language or "en"):
+        context = assemble(proposal_facts(proposal, tenant, split), clauses,
+                           reference=reference_for(proposal, tenant), version=number,
+                           generated_on=center_today(tenant))
     return Prepared(proposal, number, context, letter_contexts(context),
                     {key: c.number for key, c in clauses.items()})
 
@@ -501,14 +513,46 @@ def generate_agreement(proposal: Proposal, *, by: User, tenant: Tenant,
     return store_agreement(prepared, agreement_pdf, letter_pdfs, by=by)
 
 
+GENERATE_TASK = "agreements.generate"
+
+
+@task(GENERATE_TASK, _l("Generating the agreement"), permanent=(AgreementError, IntegrityError))
+def generate_job(job: Job, *, proposal_id: int, user_id: int,
+                 proposal_version: int) -> dict[str, Any]:
+    """`generate_agreement` on a worker, for the button on the proposal page.
+
+    Guarded against a second run (a retry, or a sweep after a worker died): the agreement
+    and the job's result are committed together, so an attempt that finds a result returns
+    it instead of rendering another version; a proposal changed since the click is refused.
+    """
+    if job.result.get("agreement_id"):
+        return job.result
+    by = db.session.get(User, user_id)
+    if by is None or Role.admin not in roles_of(by):
+        raise AgreementError(_("Only an administrator can generate an agreement."))
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.version != proposal_version:
+        raise AgreementError(_("The proposal changed since you opened it. Check it and "
+                               "generate again."))
+    job.advance(0, total=1, message=N_("rendering the agreement"))
+    agreement = generate_agreement(proposal, by=by, tenant=db.session.get(Tenant, job.tenant_id))
+    tenant_slug = db.session.get(Tenant, job.tenant_id).slug
+    job.result = {
+        "agreement_id": agreement.id, "label": agreement.label,
+        "redirect": current_app.url_map.bind("localhost").build(
+            "agreements.show", {"tenant": tenant_slug, "agreement_id": agreement.id}),
+    }
+    return job.result
+
+
 # --- issuing, acknowledging, countersigning --------------------------------------------------
 
 def _check_stored(agreement: Agreement) -> None:
     """Refuse to go on if storage no longer holds the exact bytes the row describes."""
     data = current_storage().get(agreement.pdf_key)
     if hashlib.sha256(data).hexdigest() != agreement.sha256:
-        raise FingerprintMismatch("The stored PDF no longer matches its recorded fingerprint; "
-                                  "generate the agreement again.")
+        raise FingerprintMismatch(_("The stored PDF no longer matches its recorded fingerprint; "
+                                    "generate the agreement again."))
 
 
 def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], tenant: Tenant,
@@ -526,7 +570,7 @@ def issue_agreement(agreement: Agreement, *, by: User, roles: frozenset[Role], t
                                n=agreement.number,
                                state=AgreementStatus(agreement.status).label))
     if proposal.status not in GENERATABLE_STATES:
-        raise AgreementError("The proposal is no longer waiting for its agreement.")
+        raise AgreementError(_("The proposal is no longer waiting for its agreement."))
     _check_stored(agreement)
     now = clock.now()
     previous = current_issued(proposal)
@@ -600,7 +644,8 @@ def _tell_issued(agreement: Agreement, tenant: Tenant) -> None:
     tell the applicants the agreement is out."""
     proposal = agreement.proposal
     url = external_url("agreements.show", tenant=tenant.slug, agreement_id=agreement.id)
-    subject = f"Agreement {agreement.reference} issued for your acknowledgement"
+    subject = _l("Agreement %(reference)s issued for your acknowledgement",
+                 reference=agreement.reference)
     asked: dict[str, str] = {}
     for item in outstanding(agreement):
         for person in item.people:
@@ -612,7 +657,8 @@ def _tell_issued(agreement: Agreement, tenant: Tenant) -> None:
     applicants = {proposal.owner.email} | {c.email for c in proposal.collaborators
                                            if c.accepted_at}
     for email in sorted(applicants - set(asked)):
-        send_email(email, f"Agreement {agreement.reference} issued", "agreement_issued",
+        send_email(email, _l("Agreement %(reference)s issued", reference=agreement.reference),
+                   "agreement_issued",
                    tenant_id=tenant.id, agreement=agreement, proposal=proposal, party=None,
                    url=url, tenant=tenant)
 
@@ -627,15 +673,15 @@ def acknowledge(agreement: Agreement, *, by: User, party: Party, donor_id: int |
     """
     typed_name = " ".join(typed_name.split())
     if not may_acknowledge(by, agreement, party, donor_id):
-        raise NotAParty("You cannot acknowledge this agreement for that party.")
+        raise NotAParty(_("You cannot acknowledge this agreement for that party."))
     if agreement.acknowledgement_for(party, donor_id) is not None:
-        raise AgreementError("This party has already acknowledged the agreement.")
+        raise AgreementError(_("This party has already acknowledged the agreement."))
     if not typed_name:
-        raise AgreementError("Type your full name to acknowledge.")
+        raise AgreementError(_("Type your full name to acknowledge."))
     if sha256.strip().lower() != agreement.sha256:
-        raise FingerprintMismatch(
+        raise FingerprintMismatch(_(
             "The document you acknowledge is not the issued version: its fingerprint differs. "
-            "Download the agreement again and check it.")
+            "Download the agreement again and check it."))
     _check_stored(agreement)
     ack = Acknowledgement(party=party, donor_id=donor_id, typed_name=typed_name[:200],
                           acknowledged_at=clock.now(), user_id=by.id, sha256=agreement.sha256)
@@ -646,14 +692,22 @@ def acknowledge(agreement: Agreement, *, by: User, party: Party, donor_id: int |
     return ack
 
 
+#: Called as ``hook(agreement, by, tenant)`` after a countersignature made the project
+#: active, in the same transaction (`center.projects` opens the project's records there).
+ON_COUNTERSIGNED: list[Callable[[Agreement, User, Tenant], None]] = []
+
+
 def countersign(agreement: Agreement, *, by: User, roles: frozenset[Role], typed_name: str,
                 tenant: Tenant, expected_version: int | None = None) -> None:
-    """Countersign the issued agreement and make the project active (``activate``)."""
+    """Countersign the issued agreement and make the project active (``activate``); then
+    run `ON_COUNTERSIGNED`."""
     if agreement.status != AgreementStatus.issued:
-        raise AgreementError("Only the issued version can be countersigned.")
+        raise AgreementError(_("Only the issued version can be countersigned."))
     workflow.fire(agreement.proposal, "activate", by=by, roles=roles,
                   expected_version=expected_version, agreement=agreement,
                   countersign_name=" ".join(typed_name.split()), tenant=tenant)
+    for hook in ON_COUNTERSIGNED:
+        hook(agreement, by, tenant)
 
 
 @workflow.guard("issue_agreement")
@@ -669,15 +723,18 @@ def _issue_guard(proposal: Proposal, by: User, context: dict[str, Any]) -> list[
 def _activate_guard(proposal: Proposal, by: User, context: dict[str, Any]) -> list[str]:
     agreement = current_issued(proposal)
     if agreement is None:
-        return ["No agreement has been issued for this proposal."]
+        return [_("No agreement has been issued for this proposal.")]
     problems = []
     names = {d["donor_id"]: d["name"] for d in agreement.donor_shares}
     for party, donor_id in agreement.missing_parties:
-        who = "The lead institute" if party == Party.lead_institute else names.get(
-            donor_id, "A donor")
-        problems.append(f"{who} has not acknowledged agreement {agreement.label} yet.")
+        if party == Party.lead_institute:
+            problems.append(_("The lead institute has not acknowledged agreement %(label)s yet.",
+                              label=agreement.label))
+        else:
+            problems.append(_("%(donor)s has not acknowledged agreement %(label)s yet.",
+                              donor=names.get(donor_id) or _("A donor"), label=agreement.label))
     if context.get("agreement") is not agreement or not context.get("countersign_name"):
-        problems.append("Countersign on the agreement’s page, typing your full name.")
+        problems.append(_("Countersign on the agreement’s page, typing your full name."))
     return problems
 
 
@@ -692,7 +749,8 @@ def _record_countersignature(proposal: Proposal, by: User, context: dict[str, An
     tenant: Tenant = context["tenant"]
     for email in sorted({proposal.owner.email} | {c.email for c in proposal.collaborators
                                                   if c.accepted_at}):
-        send_email(email, f"Agreement {agreement.reference} countersigned: the project starts",
+        send_email(email, _l("Agreement %(reference)s countersigned: the project starts",
+                              reference=agreement.reference),
                    "agreement_active", tenant_id=tenant.id, agreement=agreement,
                    proposal=proposal, tenant=tenant,
                    url=external_url("agreements.show", tenant=tenant.slug,
@@ -780,9 +838,9 @@ def issue_batch(job: Job, *, call_id: int, user_id: int) -> dict[str, Any]:
     tenant = db.session.get(Tenant, job.tenant_id)
     roles = roles_of(by) if by is not None else frozenset()
     if by is None or Role.admin not in roles:
-        raise AgreementError("Only an administrator can issue agreements.")
+        raise AgreementError(_("Only an administrator can issue agreements."))
     ids = [p.id for p in approved_proposals(call_id)]
-    job.advance(0, total=len(ids), message="Rendering")
+    job.advance(0, total=len(ids), message=N_("agreements done"))
     issued: list[str] = []
     failed: list[dict[str, Any]] = []
     done = 0
@@ -809,12 +867,10 @@ def issue_batch(job: Job, *, call_id: int, user_id: int) -> dict[str, Any]:
                 db.session.rollback()
                 failed.append({"proposal_id": item.proposal.id, "title": title,
                                "error": str(exc) or type(exc).__name__})
-                message = f"Failed: {title[:80]}"
             else:
                 issued.append(agreement.label)
-                message = f"Issued {agreement.label}"
             done += 1
-            job.advance(done, message=message)
+            job.advance(done, message=N_("agreements done"))
     redirect_to = current_app.url_map.bind("localhost").build(
         "agreements.batch", {"tenant": tenant.slug, "call_id": call_id, "job": job.id})
     return {"issued": issued, "failed": failed, "redirect": redirect_to}

@@ -7,6 +7,7 @@ from io import BytesIO
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -249,9 +250,11 @@ def letter(agreement_id: int, letter_id: int):
 # --- generating, issuing, acknowledging, countersigning --------------------------------------
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/agreement", methods=["POST"])
+@limit("LIMIT_JOBS", methods=["POST"])
 @roles(Role.admin)
 def generate(proposal_id: int):
-    """Render the next version of a proposal's agreement as a draft."""
+    """Render the next version of a proposal's agreement as a draft, in a background job:
+    the answer is the job's progress page, which opens the draft when it is ready."""
     proposal = get_proposal_or_404(proposal_id)
     form = ProposalActionForm()
     if not form.validate_on_submit():
@@ -260,21 +263,10 @@ def generate(proposal_id: int):
         flash(_("The proposal changed since you opened it. Check it and generate again."),
               "error")
         return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    try:
-        agreement = services.generate_agreement(proposal, by=current_user, tenant=g.tenant)
-        db.session.commit()
-    except services.AgreementError as exc:
-        _rolled_back(str(exc))
-    except PdfRenderError:
-        _rolled_back(_("The agreement could not be rendered. Try again; if it fails again, "
-                       "tell the platform administrator."))
-    except IntegrityError:
-        _rolled_back(_("Someone generated a version at the same moment. Reload and check."))
-    else:
-        flash(_("Draft %(label)s generated. Check it, then issue it.", label=agreement.label),
-              "success")
-        return _back_to(agreement)
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    job = enqueue(services.GENERATE_TASK, by=current_user, proposal_id=proposal.id,
+                  user_id=current_user.id, proposal_version=proposal.version)
+    db.session.commit()
+    return redirect(url_for("core.job_page", job_id=job.id))
 
 
 @bp.route("/<tenant>/agreements/<int:agreement_id>/issue", methods=["POST"])
@@ -524,11 +516,14 @@ def clause_version(clause_id: int):
 @roles(Role.admin)
 def example_pdf():
     """Render an example agreement with the clauses in force, to check them on paper."""
-    facts = example_facts(center_name=g.tenant.name, short_name=g.tenant.short_name,
-                          currency=g.tenant.currency,
-                          logo=services.pdf.logo_for(g.tenant.slug))
-    context = services.assemble(facts, services.current_clauses(), reference="EXAMPLE-0001",
-                                version=1, generated_on=services.center_today(g.tenant))
+    facts = {**example_facts(center_name=g.tenant.name, short_name=g.tenant.short_name,
+                             currency=g.tenant.currency,
+                             logo=services.pdf.logo_for(g.tenant.slug)),
+             "document": services.document_of(g.tenant)}
+    with force_locale(g.tenant.legal_language or "en"):
+        context = services.assemble(facts, services.current_clauses(),
+                                    reference="EXAMPLE-0001", version=1,
+                                    generated_on=services.center_today(g.tenant))
     try:
         data = render_agreement_pdf(context)
     except PdfRenderError:

@@ -63,6 +63,20 @@ class TenantForm(Form):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
+class DocumentLanguageForm(Form):
+    legal_language = SelectField(
+        _l("Language of legal documents"),
+        description=_l("Agreements, invitation letters, proposal printouts, project summaries "
+                       "and amendments are written in it, whatever language the person who "
+                       "prints them reads the portal in."),
+        choices=[SelectChoice("en", "English"), SelectChoice("ko", "한국어"),
+                 SelectChoice("ru", "Русский")])
+    bilingual = BooleanField(
+        _l("Bilingual agreements and invitation letters"),
+        description=_l("Print English beside the language above: consulates and ministries "
+                       "often ask for both. Has no effect when the language is English."))
+
+
 class InviteForm(Form):
     """An administrator invites an e-mail address to a role; the person accepts by link."""
 

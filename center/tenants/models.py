@@ -10,10 +10,11 @@ from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core import clock
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 from center.core.labels import humanize
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     "sensitive_keywords": ["dual-use", "CBRN", "enrichment", "pathogen enhancement",
                            "missile", "explosive"],
     "overhead_cap_percent": 15,
+    #: A redirection moving at most this share of each source budget line (as agreed) may
+    #: be approved by the programme officer alone; more needs the funding donors' approval.
+    "redirection_limit_percent": 10,
 }
 
 
@@ -77,10 +81,23 @@ class Tenant(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     contact_email: Mapped[str] = mapped_column(String(255), default="")
+    #: The language agreements, invitation letters and the other documents the center
+    #: issues are written in (one of `LEGAL_LANGUAGES`), whoever clicks to print them.
+    legal_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    #: Whether agreements and invitation letters carry English beside `legal_language`:
+    #: consulates and ministries often ask for both.
+    bilingual_documents: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
+    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),
+                      CheckConstraint("legal_language IN ('en', 'ko', 'ru')",
+                                      name="legal_language_known"))
+
+    @property
+    def documents_bilingual(self) -> bool:
+        """Whether agreements and letters print English beside the legal language."""
+        return bool(self.bilingual_documents) and self.legal_language != "en"
 
     def setting(self, key: str) -> Any:
         """Return this tenant's value for ``key``, or the code default."""
@@ -97,10 +114,9 @@ class Membership(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(String(20))
-    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    donor_id: Mapped[int | None] = tenant_fk("donors.id", ondelete="CASCADE")
     country_code: Mapped[str | None] = mapped_column(String(2))
-    institute_id: Mapped[int | None] = mapped_column(
-        ForeignKey("institutes.id", ondelete="CASCADE"), index=True)
+    institute_id: Mapped[int | None] = tenant_fk("institutes.id", ondelete="CASCADE", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -310,8 +326,7 @@ class VisaRegimeCountry(TenantScoped, db.Model):
     __tablename__ = "visa_regime_countries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    regime_id: Mapped[int] = mapped_column(ForeignKey("visa_regimes.id", ondelete="CASCADE"),
-                                           index=True)
+    regime_id: Mapped[int] = tenant_fk("visa_regimes.id", ondelete="CASCADE", index=True)
     code: Mapped[str] = mapped_column(String(2))
     side: Mapped[str] = mapped_column(String(12), default="member")
 
@@ -389,10 +404,9 @@ class Invitation(TenantScoped, Versioned, db.Model):
     role: Mapped[Role] = mapped_column(String(20))
     #: With role reviewer: the person also commits the donor's funds.
     delegate: Mapped[bool] = mapped_column(Boolean, default=False)
-    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    donor_id: Mapped[int | None] = tenant_fk("donors.id", ondelete="CASCADE")
     country_code: Mapped[str | None] = mapped_column(String(2))
-    institute_id: Mapped[int | None] = mapped_column(
-        ForeignKey("institutes.id", ondelete="CASCADE"))
+    institute_id: Mapped[int | None] = tenant_fk("institutes.id", ondelete="CASCADE")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[InvitationStatus] = mapped_column(String(20),
                                                      default=InvitationStatus.pending)

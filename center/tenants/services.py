@@ -11,11 +11,14 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from center.auth import services as accounts
 from center.auth.models import User
 from center.core import audit, clock
+from center.core.collation import by_locale
 from center.core.db import db, tenant_scope
 from center.core.links import external_url
 from center.core.notifications import send_email
@@ -124,13 +127,36 @@ def add_donor(*, by: User, **fields: Any) -> Donor:
 
 def institutes(*, search: str = "", verified_only: bool = False) -> list[Institute]:
     """Return the tenant's institutes, optionally matching ``search`` in either name."""
-    query = select(Institute).order_by(Institute.country_code, Institute.name)
+    query = select(Institute).order_by(Institute.country_code, by_locale(Institute.name))
     if search:
         pattern = f"%{search.strip()}%"
         query = query.where(Institute.name.ilike(pattern) | Institute.local_name.ilike(pattern))
     if verified_only:
         query = query.where(Institute.verified.is_(True))
     return list(db.session.scalars(query))
+
+
+#: The languages a center may issue its legal documents in, by their own names.
+LEGAL_LANGUAGES = {"en": "English", "ko": "한국어", "ru": "Русский"}
+
+
+def set_document_language(tenant: Tenant, *, by: User, legal_language: str,
+                          bilingual: bool) -> dict[str, Any]:
+    """Choose the language the center's agreements, letters and summaries are written in,
+    and whether agreements and letters carry English beside it; return what changed."""
+    if legal_language not in LEGAL_LANGUAGES:
+        raise ValueError(f"unknown legal-document language {legal_language!r}")
+    bilingual = bool(bilingual) and legal_language != "en"
+    changed = {key: {"from": old, "to": new} for key, old, new in (
+        ("legal_language", tenant.legal_language, legal_language),
+        ("bilingual_documents", bool(tenant.bilingual_documents), bilingual)) if old != new}
+    if changed:
+        tenant.legal_language = legal_language
+        tenant.bilingual_documents = bilingual
+        audit.record("tenant.document_language_changed", tenant, actor=by,
+                     tenant_id=tenant.id, changes=changed)
+        db.session.flush()
+    return changed
 
 
 def donors() -> list[Donor]:
@@ -224,7 +250,7 @@ def invite_member(tenant: Tenant, *, email: str, role_key: str, by: User,
     audit.record("member.invited", invitation, actor=by, to_state="pending", email=email,
                  role=role_key, donor=invitation.donor_id, country=invitation.country_code,
                  institute=invitation.institute_id, expires_at=invitation.expires_at)
-    send_email(email, _("Invitation to %(center)s", center=tenant.name), "member_invitation",
+    send_email(email, _l("Invitation to %(center)s", center=tenant.name), "member_invitation",
                tenant_id=tenant.id, tenant=tenant, inviter=by, invitation=invitation,
                role=invitation.role_label, acts_for=invitation.acts_for,
                expires_on=format_date(invitation.expires_at, "long"),
@@ -356,7 +382,9 @@ def members_query(*, search: str = "", role: Role | None = None) -> Select:
     """The tenant's memberships by member name, optionally matching ``search`` in the name
     or e-mail and holding ``role``."""
     query = (select(Membership).join(User, User.id == Membership.user_id)
-             .order_by(func.lower(User.name), User.id, Membership.role))
+             .options(contains_eager(Membership.user), joinedload(Membership.donor),
+                      joinedload(Membership.institute))
+             .order_by(by_locale(User.name), User.id, Membership.role))
     search = search.strip()
     if search:
         pattern = f"%{search}%"

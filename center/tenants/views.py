@@ -19,6 +19,7 @@ from center.core.pagination import paginate
 from center.tenants import bp, services, visas
 from center.tenants.forms import (
     ConfirmForm,
+    DocumentLanguageForm,
     DonorForm,
     InstituteForm,
     InviteForm,
@@ -291,6 +292,23 @@ def donors():
         flash(_("Donor added."), "success")
         return redirect(url_for("tenants.donors"))
     return render_template("tenants/donors.html", form=form, donors=services.donors())
+
+
+@bp.route("/<tenant>/admin/documents", methods=["GET", "POST"])
+@roles(Role.admin)
+def document_language():
+    """The language the center's agreements, letters and summaries are written in."""
+    tenant = g.tenant
+    form = DocumentLanguageForm(data={"legal_language": tenant.legal_language,
+                                      "bilingual": tenant.bilingual_documents})
+    if form.validate_on_submit():
+        changed = services.set_document_language(
+            tenant, by=current_user, legal_language=form.legal_language.data,
+            bilingual=form.bilingual.data)
+        db.session.commit()
+        flash(_("Document language saved.") if changed else _("Nothing changed."), "success")
+        return redirect(url_for("tenants.document_language"))
+    return render_template("tenants/document_language.html", form=form)
 
 
 @bp.route("/<tenant>/admin/visa-rules", methods=["GET", "POST"])

@@ -3,6 +3,8 @@ acknowledges it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.browser import screenshot, sign_in
@@ -18,7 +20,8 @@ def test_an_agreement_is_generated_issued_and_acknowledged(page, world: World) -
     page.goto(f"/{side.slug}/proposals/{side.ids['approved_proposal_id']}")
     panel = page.get_by_role("region", name="Agreement")
     panel.get_by_role("button", name="Generate a new version").click()
-    page.wait_for_load_state()
+    # The button answers with the job's progress page, which opens the draft when done.
+    page.wait_for_url(re.compile(r".*/agreements/\d+$"))
     assert page.get_by_role("heading", name="Agreement ALPHA-").is_visible()
     assert "v2" in page.get_by_role("heading", level=1).inner_text()
     screenshot(page, "agreements-draft")

@@ -289,8 +289,8 @@ def test_batch_issuing_runs_as_a_job_over_every_approved_proposal(stage: Stage,
         assert job.result["failed"] == [] and len(job.result["issued"]) == 3
         proposals = db.session.scalars(select(Proposal).where(Proposal.id.in_(ids))).all()
         assert {p.status for p in proposals} == {ProposalStatus.agreement_issued}
-        issued = db.session.scalars(select(Agreement.proposal_id).where(
-            Agreement.status == AgreementStatus.issued)).all()
+        issued = db.session.scalars(select(Agreement.proposal_id).join(Proposal).where(
+            Agreement.status == AgreementStatus.issued, Proposal.call_id == call_id)).all()
         assert set(issued) == set(ids)
         job_id = job.id
     progress = client.get(f"{A}/jobs/{job_id}").get_json()
