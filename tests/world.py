@@ -7,6 +7,8 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from center.auth import services as accounts
 from center.auth.models import User
 from center.calls.models import Call, CallDonor
@@ -31,6 +33,8 @@ class Side:
     donor_ids: list[int] = field(default_factory=list)
     institute_ids: list[int] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)  #: URL argument name -> an object id
+    #: every call the world's parts open, so that a test can tell the calls it made
+    world_call_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -90,12 +94,15 @@ def build_side(slug: str, countries: list[str], platform) -> Side:  # noqa: ANN0
         side.ids["attachment_id"] = proposals.upload_attachment(
             proposal, by=applicant, kind="cv", filename="cv.png", data=TINY_PNG).id
         side.ids["transition"] = "submit"
+        side.ids["export"] = "proposals"
         invitation = proposals.invite_collaborator(
             proposal, f"colleague@{slug}.example", by=applicant, tenant=tenant,
             accept_url_for=lambda token: f"/invitations/{token}")
         side.ids["token"] = invitation.token
         for part in world_parts():
             part.extend_side(side, tenant=tenant, platform=platform)
+        db.session.flush()
+        side.world_call_ids = list(db.session.scalars(select(Call.id).order_by(Call.id)))
         job = Job(task="world.example", created_at=clock.now())
         db.session.add(job)
         db.session.flush()
