@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from center.auth.models import User
@@ -415,7 +416,7 @@ def _keep_split(proposal: Proposal, by: User, context: dict[str, Any]) -> None:
     audit.record("funding.approved", proposal, actor=by, split=split, budget=funding.budget,
                  currency=tenant.currency)
     for email in _applicant_emails(proposal):
-        send_email(email, _("Funded: %(title)s", title=proposal.title), "funding_approved",
+        send_email(email, _l("Funded: %(title)s", title=proposal.title), "funding_approved",
                    tenant_id=proposal.tenant_id, proposal=proposal, split=split,
                    resplit=not kept, total=funding.budget,
                    currency=tenant.currency, format_money=format_money,

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 
 if TYPE_CHECKING:
     from center.auth.models import User
@@ -80,7 +80,7 @@ class ReviewRound(TenantScoped, Versioned, db.Model):
                 "due_at": None, "remind_days_before": 3}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    call_id: Mapped[int] = tenant_fk("calls.id", ondelete="CASCADE", unique=True)
     reviewers_per_proposal: Mapped[int] = mapped_column(default=3)
     #: No reviewer gets more proposals of this call than this (nor than their own limit).
     max_per_reviewer: Mapped[int] = mapped_column(default=6)
@@ -114,8 +114,7 @@ class ReviewerProfile(TenantScoped, Versioned, db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: Fields of expertise, as keywords or short phrases.
     expertise: Mapped[str] = mapped_column(Text, default="")
-    institute_id: Mapped[int | None] = mapped_column(
-        ForeignKey("institutes.id", ondelete="SET NULL"))
+    institute_id: Mapped[int | None] = tenant_fk("institutes.id", ondelete="SET NULL")
     nationality: Mapped[str | None] = mapped_column(String(2))
     #: People the reviewer works with (one name per line): their proposals are conflicts.
     collaborators: Mapped[str] = mapped_column(Text, default="")
@@ -160,11 +159,10 @@ class Assignment(TenantScoped, Versioned, db.Model):
     __tablename__ = "review_assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                              index=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="RESTRICT")
     status: Mapped[AssignmentStatus] = mapped_column(String(10),
                                                      default=AssignmentStatus.pending)
     assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -215,8 +213,7 @@ class ReviewReminder(TenantScoped, db.Model):
     __tablename__ = "review_reminders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(
-        ForeignKey("review_assignments.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int] = tenant_fk("review_assignments.id", ondelete="CASCADE", index=True)
     kind: Mapped[ReminderKind] = mapped_column(String(10))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -246,8 +243,7 @@ class Review(TenantScoped, Versioned, db.Model):
     __tablename__ = "reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(
-        ForeignKey("review_assignments.id", ondelete="CASCADE"), unique=True)
+    assignment_id: Mapped[int] = tenant_fk("review_assignments.id", ondelete="CASCADE", unique=True)
     #: {criterion name: score from 1 to the criterion's scale}
     scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     #: Shown to the applicants once the panel decided, without the reviewer's name.
@@ -276,8 +272,7 @@ class PanelEntry(TenantScoped, Versioned, db.Model):
     __tablename__ = "panel_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             unique=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", unique=True)
     rapporteur_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                  ondelete="SET NULL"))
     #: Shown to the applicants with the decision.
@@ -299,7 +294,7 @@ class DonorDelegate(TenantScoped, db.Model):
     __tablename__ = "donor_delegates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="CASCADE")
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -321,8 +316,7 @@ class ProposalFunding(TenantScoped, Versioned, db.Model):
     __tablename__ = "proposal_funding"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             unique=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", unique=True)
     budget: Mapped[int] = mapped_column(BigInteger)
     committed: Mapped[int] = mapped_column(BigInteger, default=0)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -355,8 +349,8 @@ class DonorBudget(TenantScoped, Versioned, db.Model):
     __tablename__ = "donor_budgets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"))
+    call_id: Mapped[int] = tenant_fk("calls.id", ondelete="CASCADE")
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="CASCADE")
     committed: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
@@ -372,9 +366,8 @@ class FundingCommitment(TenantScoped, db.Model):
     __tablename__ = "funding_commitments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="RESTRICT")
     amount: Mapped[int] = mapped_column(BigInteger)
     committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                    ondelete="SET NULL"))
@@ -401,10 +394,9 @@ class FundedSplit(TenantScoped, db.Model):
     __tablename__ = "funded_splits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id", ondelete="CASCADE"))
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    line_id: Mapped[int] = tenant_fk("budget_lines.id", ondelete="CASCADE")
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="RESTRICT")
     amount: Mapped[int] = mapped_column(BigInteger)
 
     donor: Mapped[Donor] = relationship()

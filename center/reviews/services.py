@@ -20,10 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from center.auth.models import User
 from center.calls.models import Call
@@ -524,7 +525,7 @@ def assign(proposal: Proposal, membership: Membership, *, by: User) -> Assignmen
     audit.record("review.assigned", assignment, actor=by, proposal=proposal.id,
                  reviewer=membership.user.email, donor=membership.donor_id)
     tenant = _tenant(proposal)
-    send_email(membership.user.email, _("Review request: %(title)s",
+    send_email(membership.user.email, _l("Review request: %(title)s",
                                         title=reviewer_title(proposal)),
                "review_assigned", tenant_id=proposal.tenant_id, reviewer=membership.user,
                title=reviewer_title(proposal), call=call, tenant=tenant,
@@ -578,7 +579,7 @@ def declare(assignment: Assignment, *, by: User, conflict: bool, reason: str = "
         url = external_url("reviews.assign", tenant=tenant.slug,
                          call_id=assignment.proposal.call_id)
         for email in _officer_emails():
-            send_email(email, _("Conflict declared: %(title)s", title=assignment.proposal.title),
+            send_email(email, _l("Conflict declared: %(title)s", title=assignment.proposal.title),
                        "review_conflict_declared", tenant_id=assignment.tenant_id,
                        assignment=assignment, reviewer=by, reason=reason, url=url)
     else:
@@ -674,7 +675,7 @@ def reopen(assignment: Assignment, *, by: User, reason: str) -> None:
     review.reopened_at = clock.now()
     review.reopen_reason = reason.strip()
     tenant = _tenant(assignment)
-    send_email(assignment.reviewer.email, _("Review reopened: %(title)s",
+    send_email(assignment.reviewer.email, _l("Review reopened: %(title)s",
                                             title=reviewer_title(assignment.proposal)),
                "review_reopened", tenant_id=assignment.tenant_id, reviewer=assignment.reviewer,
                title=reviewer_title(assignment.proposal), reason=review.reopen_reason,
@@ -704,12 +705,15 @@ def other_reviews(assignment: Assignment) -> list[tuple[str, Review]]:
 
 
 def my_assignments(user: User) -> list[Assignment]:
-    """The user's assignments in this tenant that are not withdrawn by a conflict."""
+    """The user's assignments in this tenant that are not withdrawn by a conflict, with
+    their proposal, its call and the call's donors, and the review (what the list reads)."""
     return list(db.session.scalars(
         select(Assignment).join(Proposal, Proposal.id == Assignment.proposal_id)
         .where(Assignment.reviewer_id == user.id,
                Assignment.status != AssignmentStatus.conflict,
                Proposal.status.in_(list(READABLE_STATES)))
+        .options(joinedload(Assignment.proposal).joinedload(Proposal.call)
+                 .selectinload(Call.donors), joinedload(Assignment.review))
         .order_by(Assignment.due_at.is_(None), Assignment.due_at, Assignment.id)))
 
 
@@ -799,8 +803,8 @@ def send_reminders(*, now: dt.datetime | None = None, call: Call | None = None) 
         overdue = kind == ReminderKind.overdue
         title = reviewer_title(proposal)
         send_email(assignment.reviewer.email,
-                   _("Review overdue: %(title)s", title=title) if overdue else
-                   _("Review due: %(title)s", title=title),
+                   _l("Review overdue: %(title)s", title=title) if overdue else
+                   _l("Review due: %(title)s", title=title),
                    "review_reminder", tenant_id=assignment.tenant_id,
                    reviewer=assignment.reviewer, title=title, tenant=tenant,
                    due=local_time(assignment.due_at, assignment.reviewer, tenant),
@@ -955,7 +959,7 @@ def set_rapporteur(proposal: Proposal, assignment: Assignment, *, by: User) -> P
     entry.rapporteur_id = assignment.reviewer_id
     db.session.flush()
     tenant = _tenant(proposal)
-    send_email(assignment.reviewer.email, _("You are the rapporteur: %(title)s",
+    send_email(assignment.reviewer.email, _l("You are the rapporteur: %(title)s",
                                             title=reviewer_title(proposal)),
                "review_rapporteur", tenant_id=proposal.tenant_id, reviewer=assignment.reviewer,
                title=reviewer_title(proposal),
@@ -1032,8 +1036,8 @@ def applicant_feedback(proposal: Proposal) -> Feedback | None:
 
 def _tell_outcome(proposal: Proposal, outcome: str, reason: str) -> None:
     feedback = applicant_feedback(proposal) or Feedback([], "")
-    subjects = {"recommend": _("Recommended for funding: %(title)s", title=proposal.title),
-                "reject": _("Not selected: %(title)s", title=proposal.title)}
+    subjects = {"recommend": _l("Recommended for funding: %(title)s", title=proposal.title),
+                "reject": _l("Not selected: %(title)s", title=proposal.title)}
     tenant = _tenant(proposal)
     for email in _applicant_emails(proposal):
         send_email(email, subjects[outcome], "review_outcome", tenant_id=proposal.tenant_id,

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from urllib.parse import urldefrag, urlsplit
 
+import openpyxl
 import pytest
 from pypdf import PdfReader
 
@@ -17,6 +18,7 @@ from center.calls import services as calls
 from center.calls.models import ReviewMode
 from center.core import pdf
 from center.core.db import db, tenant_scope
+from center.core.exports import XLSX_MIMETYPE
 from center.proposals import services as proposals
 from center.proposals.models import ProposalStatus
 from center.reviews import funding, services
@@ -101,6 +103,10 @@ def _blind_world(panel: Panel) -> dict[str, int | str]:
 
 
 def _text(response) -> str:  # noqa: ANN001
+    if response.mimetype == XLSX_MIMETYPE:
+        book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        return " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                        for cell in row if cell is not None)
     if response.mimetype == "application/pdf":
         pages = PdfReader(io.BytesIO(response.data)).pages
         return " ".join(" ".join(page.extract_text() for page in pages).split())
@@ -157,7 +163,11 @@ def test_no_page_or_pdf_a_blind_reviewer_reaches_names_the_applicants(app, clien
     assert {f"{base}/{made['review']}", f"{base}/{made['review']}/proposal.pdf",
             f"{base}/{made['declare']}/conflict", f"/{panel.slug}/reviews/",
             f"/{panel.slug}/reviews/proposals/{panel.tb}/consensus",
-            f"/{panel.slug}/reviews/calls/{panel.call_id}/funding"} <= reached
+            f"/{panel.slug}/reviews/calls/{panel.call_id}/funding",
+            # The delegate's exports of the call, from the funding board, as CSV and XLSX.
+            f"/{panel.slug}/exports/calls/{panel.call_id}",
+            f"/{panel.slug}/exports/calls/{panel.call_id}/proposals.csv",
+            f"/{panel.slug}/exports/calls/{panel.call_id}/proposals.xlsx"} <= reached
     # The pages carry the proposals, struck of names: the crawl read real content.
     assert "whole-genome sequencing" in pages[f"{base}/{made['review']}/proposal.pdf"]
     assert "Neutron detectors of the […] group of Dr. […]" in pages[
@@ -166,6 +176,14 @@ def test_no_page_or_pdf_a_blind_reviewer_reaches_names_the_applicants(app, clien
     # The reviewer's own profile offers every institute of the center to pick theirs from,
     # tied to no proposal; it must still name no applicant.
     profile = f"/{panel.slug}/reviews/profile"
+    _u = f"/{panel.slug}/exports/calls/{panel.call_id}/proposals.csv"
+    # The world's other calls are single-blind: their exports name the institutes of their
+    # proposals to the donors' delegates by the call's own rule (as their pages name their
+    # teams); only this double-blind call's exports are searched.
+    exports = f"/{panel.slug}/exports/calls/"
+    this_call = f"{exports}{panel.call_id}"
+    pages = {url: text for url, text in pages.items() if not url.startswith(exports)
+             or url == this_call or url.startswith(f"{this_call}/")}
     assert {url: _leaks(text, titles, institutes=url != profile)
             for url, text in pages.items()} == {url: [] for url in pages}
 
