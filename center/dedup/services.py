@@ -1,20 +1,22 @@
 """Duplicate-effort checks in the portal: fingerprint, index, match, explain, resolve.
 
-Fingerprints live in the database (`DocumentFingerprint`); each process keeps an index per
-tenant built from them and brings it up to date before every check, so any number of
-workers agree. A proposal is checked after each submission (a background job), on demand
-for a whole call, and funded projects are checked as they are imported.
+Fingerprints live in the database (`DocumentFingerprint`), and so does the index that finds
+candidates (`center.dedup.store`): LSH bands and document frequencies are rows written with
+each fingerprint, so every process sees the same index and none rebuilds it. A proposal is
+checked after each submission (a job on the ``dedup`` queue, whose worker keeps the vector
+index), on demand for a whole call, and funded projects are checked as they are imported.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup, escape
@@ -24,17 +26,19 @@ from center.auth.models import User
 from center.calls.models import Call
 from center.core import audit, clock, jobs
 from center.core.db import current_tenant_id, db, tenant_scope
+from center.dedup import store
 from center.dedup.engine import DedupIndex, Fingerprint, Match, Settings, fingerprint
 from center.dedup.explain import explain
 from center.dedup.models import (
     CoordinationLink,
-    DocumentFingerprint,
     ExternalOverlap,
     FundedProject,
     MatchStatus,
     SimilarityMatch,
 )
+from center.dedup.store import StoredIndex
 from center.dedup.text import detect_language
+from center.extensions import current_storage
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
 from center.screening import services as screening
@@ -72,60 +76,35 @@ def _key(obj: Proposal | FundedProject) -> str:
     return f"p:{obj.id}" if isinstance(obj, Proposal) else f"f:{obj.id}"
 
 
-# --- the per-process index, kept in step with the database --------------------------------
+# --- the shared index ---------------------------------------------------------------------
 
-@dataclass
-class _CachedIndex:
-    index: DedupIndex
-    #: Stored row id -> (doc_key, made_at) of every fingerprint in the index.
-    rows: dict[int, tuple[str, Any]] = field(default_factory=dict)
-
-
-_cache: dict[int, _CachedIndex] = {}
-_cache_lock = threading.Lock()
-
-
-def tenant_index() -> DedupIndex:
-    """Return the current tenant's index, updated from stored fingerprints added or removed
-    since this process last looked (by any worker)."""
+def tenant_index(*, semantic: bool = True) -> StoredIndex:
+    """Return the current tenant's index: LSH bands and document frequencies read from the
+    database and, with ``semantic``, this process's vector index caught up with the
+    fingerprints stored since it last looked (by any worker). Nothing is rebuilt; make one
+    per request or job. Pages that only score known pairs pass ``semantic=False`` and so
+    load no vector index."""
     tenant_id = current_tenant_id()
-    stored = {row_id: (key, made) for row_id, key, made in db.session.execute(
-        select(DocumentFingerprint.id, DocumentFingerprint.doc_key, DocumentFingerprint.made_at))}
-    with _cache_lock:
-        cached = _cache.get(tenant_id)
-        if cached is None:
-            cached = _cache[tenant_id] = _CachedIndex(DedupIndex(detector_settings()))
-        live_keys = {key for key, _made in stored.values()}
-        for row_id, identity in list(cached.rows.items()):
-            if stored.get(row_id) != identity:
-                del cached.rows[row_id]
-                if identity[0] not in live_keys:
-                    cached.index.remove(identity[0])
-        new_ids = [row_id for row_id in stored if row_id not in cached.rows]
-        if new_ids:
-            for row in db.session.scalars(select(DocumentFingerprint).where(
-                    DocumentFingerprint.id.in_(new_ids)).order_by(DocumentFingerprint.id)):
-                cached.index.add(row.doc_key, Fingerprint.from_bytes(row.blob))
-                cached.rows[row.id] = (row.doc_key, row.made_at)
-        return cached.index
+    settings = detector_settings()
+    vectors = store.vector_index(db.session, tenant_id, settings,
+                                 current_app.config["DEDUP_INDEX_DIR"]) if semantic else None
+    return StoredIndex(db.session, tenant_id, settings, vectors)
 
 
 def forget_indexes() -> None:
-    """Drop every cached index (tests, or after settings change)."""
-    with _cache_lock:
-        _cache.clear()
+    """Drop the vector indexes this process loaded (tests, or after settings change)."""
+    store.forget_vector_indexes()
 
 
 def _store_fingerprint(obj: Proposal | FundedProject, text: str) -> Fingerprint:
     """Fingerprint ``obj`` and store it, replacing an older fingerprint of the same document."""
     lang = detect_language(text)
-    fp = fingerprint(text, lang=lang, settings=detector_settings())
-    key = _key(obj)
-    db.session.execute(delete(DocumentFingerprint).where(DocumentFingerprint.doc_key == key))
-    db.session.add(DocumentFingerprint(
-        doc_key=key, lang=lang, blob=fp.to_bytes(), made_at=clock.now(),
+    settings = detector_settings()
+    fp = fingerprint(text, lang=lang, settings=settings)
+    store.store_fingerprint(
+        db.session, current_tenant_id(), _key(obj), fp, settings, made_at=clock.now(),
         proposal_id=obj.id if isinstance(obj, Proposal) else None,
-        project_id=obj.id if isinstance(obj, FundedProject) else None))
+        project_id=obj.id if isinstance(obj, FundedProject) else None)
     db.session.flush()
     return fp
 
@@ -182,7 +161,7 @@ def check_proposal(proposal: Proposal, *, by: User | None) -> list[SimilarityMat
     ones kept); overlaps with linked centers recorded on both sides; an audit event.
     """
     if proposal.status not in CHECKED_STATES:
-        raise DedupError("Draft proposals are not checked until they are submitted.")
+        raise DedupError(_("Draft proposals are not checked until they are submitted."))
     fp = _store_fingerprint(proposal, proposal_text(proposal))
     index = tenant_index()
     found = {}
@@ -213,25 +192,39 @@ def _finding(proposal: Proposal, match: SimilarityMatch) -> dict[str, Any]:
             "same_pi": match.same_pi, "resolution": str(match.status)}
 
 
-@jobs.task("dedup.check_proposal", _l("Checking the proposal for duplicate effort"))
-def _check_proposal_job(job: jobs.Job, proposal_id: int) -> dict[str, Any]:
+@jobs.task("dedup.check_proposal", _l("Checking the proposal for duplicate effort"),
+           permanent=(DedupError,), queue=jobs.DEDUP_QUEUE)
+def _check_proposal_job(job: jobs.Job, proposal_id: int,
+                        redirect: str | None = None) -> dict[str, Any]:
+    """Safe to run twice: a check replaces the fingerprint and the open matches."""
     proposal = db.session.get(Proposal, proposal_id)
     matches = check_proposal(proposal, by=db.session.get(User, job.created_by_id))
     db.session.commit()
-    return {"matches": len(matches)}
+    return {"matches": len(matches), **({"redirect": redirect} if redirect else {})}
 
 
-@jobs.task("dedup.check_call", _l("Checking the call's proposals for duplicate effort"))
+def recheck_proposal(proposal: Proposal, *, by: User) -> jobs.Job:
+    """Queue a new check of ``proposal`` (the officer's button); its progress page returns
+    to the proposal."""
+    tenant = db.session.get(Tenant, proposal.tenant_id)
+    return jobs.enqueue("dedup.check_proposal", by=by, proposal_id=proposal.id,
+                        redirect=current_app.url_map.bind("localhost").build(
+                            "proposals.show", {"tenant": tenant.slug,
+                                               "proposal_id": proposal.id}))
+
+
+@jobs.task("dedup.check_call", _l("Checking the call's proposals for duplicate effort"),
+           queue=jobs.DEDUP_QUEUE)
 def _check_call_job(job: jobs.Job, call_id: int) -> dict[str, Any]:
     proposals = list(db.session.scalars(select(Proposal).where(
         Proposal.call_id == call_id, Proposal.status.in_(CHECKED_STATES)).order_by(Proposal.id)))
     by = db.session.get(User, job.created_by_id)
-    job.advance(0, len(proposals), "proposals checked")
+    job.advance(0, len(proposals), jobs.N_("proposals checked"))
     flagged = 0
     for done, proposal in enumerate(proposals, 1):
         flagged += bool(check_proposal(proposal, by=by))
         db.session.commit()
-        job.advance(done, message="proposals checked")
+        job.advance(done, message=jobs.N_("proposals checked"))
     return {"checked": len(proposals), "with_matches": flagged}
 
 
@@ -263,11 +256,11 @@ def resolve_match(match: SimilarityMatch, status: MatchStatus, *, comment: str, 
                   expected_version: int) -> None:
     """Record the officer's verdict on a match (cleared, complementary or duplicate)."""
     if match.version != expected_version:
-        raise DedupError("Another officer resolved this match meanwhile. Reload and check.")
+        raise DedupError(_("Another officer resolved this match meanwhile. Reload and check."))
     if status == MatchStatus.open:
-        raise DedupError("Choose cleared, complementary or duplicate.")
+        raise DedupError(_("Choose cleared, complementary or duplicate."))
     if not comment.strip():
-        raise DedupError("Explain the decision in a comment.")
+        raise DedupError(_("Explain the decision in a comment."))
     old = match.status
     match.status, match.comment = status, comment.strip()
     match.resolved_at, match.resolved_by_id = clock.now(), by.id
@@ -311,35 +304,62 @@ def highlighted(segments: list[tuple[str, int | None]]) -> Markup:
         for chunk, number in segments)
 
 
+@dataclass
+class Passages:
+    """Two texts compared: the score, the methods, the shared passages (boilerplate left
+    out) and each text cut into segments with the passages numbered."""
+
+    score: float
+    methods: list[str]
+    passages: list[Any]
+    boilerplate: int
+    segments_a: list[tuple[str, int | None]]
+    segments_b: list[tuple[str, int | None]]
+
+
+def shared_passages(text_a: str, text_b: str, *, index: DedupIndex,
+                    keys: tuple[str, str] | None = None) -> Passages:
+    """Explain two texts against the tenant's index, reusing their stored fingerprints when
+    both are indexed under ``keys`` (so the score is the one the check reported)."""
+    try:
+        if keys is None:
+            raise KeyError("not indexed")
+        stored = (index.get(keys[0]), index.get(keys[1]))
+        result = explain(text_a, text_b, index=index, doc_ids=keys,
+                         fingerprints=stored if None not in stored else None)
+    except (ValueError, KeyError):  # not indexed, or the text changed since
+        result = explain(text_a, text_b, lang_a=detect_language(text_a),
+                         lang_b=detect_language(text_b), index=index)
+    passages = [p for p in result.passages if not p.boilerplate]
+    spans_a = [(p.a_start, p.a_end, i) for i, p in enumerate(passages, 1)]
+    spans_b = [(p.b_start, p.b_end, i) for i, p in enumerate(passages, 1)]
+    return Passages(result.score, result.methods, passages,
+                    len(result.passages) - len(passages), _segments(text_a, spans_a),
+                    _segments(text_b, spans_b))
+
+
 def compare(match: SimilarityMatch) -> dict[str, Any]:
     """The two texts with their shared passages marked, plus the pair's facts."""
     proposal = match.proposal
     other = match.other_proposal or match.project
     text_a = proposal_text(proposal)
     text_b = proposal_text(other) if isinstance(other, Proposal) else project_text(other)
-    index = tenant_index()
-    key_a, key_b = _key(proposal), match.other_key
-    try:
-        stored = (index.get(key_a), index.get(key_b))
-        result = explain(text_a, text_b, index=index, doc_ids=(key_a, key_b),
-                         fingerprints=stored if None not in stored else None)
-    except (ValueError, KeyError):  # the text changed since it was fingerprinted
-        result = explain(text_a, text_b, lang_a=detect_language(text_a),
-                         lang_b=detect_language(text_b), index=index)
-    passages = [p for p in result.passages if not p.boilerplate]
-    spans_a = [(p.a_start, p.a_end, i) for i, p in enumerate(passages, 1)]
-    spans_b = [(p.b_start, p.b_end, i) for i, p in enumerate(passages, 1)]
+    found = shared_passages(text_a, text_b, index=tenant_index(semantic=False),
+                            keys=(_key(proposal), match.other_key))
 
-    def side(obj: Proposal | FundedProject, text: str, spans: list) -> Side:  # noqa: ANN001
-        if isinstance(obj, Proposal):
-            donors = ", ".join(d.donor.short_name for d in obj.call.donors)
-            return Side(obj.title, _lead_country(obj), f"{obj.call.title} ({donors})",
-                        _segments(text, spans))
-        return Side(obj.title, obj.country_code, obj.donor, _segments(text, spans))
+    return {"a": document_side(proposal, found.segments_a),
+            "b": document_side(other, found.segments_b),
+            "score": found.score, "methods": found.methods, "passages": found.passages,
+            "boilerplate": found.boilerplate}
 
-    return {"a": side(proposal, text_a, spans_a), "b": side(other, text_b, spans_b),
-            "score": result.score, "methods": result.methods, "passages": passages,
-            "boilerplate": len(result.passages) - len(passages)}
+
+def document_side(obj: Proposal | FundedProject, segments: list[tuple[str, int | None]]
+                  ) -> Side:
+    """One side of a comparison: the document's title, country, funders and marked text."""
+    if isinstance(obj, Proposal):
+        donors = ", ".join(d.donor.short_name for d in obj.call.donors)
+        return Side(obj.title, _lead_country(obj), f"{obj.call.title} ({donors})", segments)
+    return Side(obj.title, obj.country_code, obj.donor, segments)
 
 
 # --- funded projects -----------------------------------------------------------------------
@@ -356,28 +376,49 @@ class ImportResult:
     matches: int = 0
 
 
-def import_projects(csv_text: str, *, by: User | None) -> ImportResult:
-    """Import funded projects from CSV (see PROJECT_COLUMNS), index and check each one.
+#: Task that imports an uploaded CSV of funded projects (see `queue_project_import`).
+IMPORT_TASK = "dedup.import_projects"
+#: The import job commits and reports its progress every this many rows.
+IMPORT_BATCH = 50
+#: At most this many row errors are kept in an import job's result (the count is exact).
+IMPORT_ERRORS_SHOWN = 200
 
-    Rows with errors are skipped and reported by line; the others are imported. Each
-    project is matched against the tenant's submitted proposals.
-    """
-    result = ImportResult()
+
+def _project_reader(csv_text: str) -> tuple[csv.DictReader, list[str]]:
+    """A reader over the CSV's rows, and the errors of its header (missing columns)."""
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
     headers = {h.strip().lower() for h in reader.fieldnames or []}
     missing = {"reference", "title", "abstract"} - headers
     if missing:
-        result.errors.append(ngettext("Missing column: %(names)s.", "Missing columns: %(names)s.",
-                                      len(missing), names=", ".join(sorted(missing))))
+        return reader, [ngettext("Missing column: %(names)s.", "Missing columns: %(names)s.",
+                                 len(missing), names=", ".join(sorted(missing)))]
+    return reader, []
+
+
+def import_projects(csv_text: str, *, by: User | None,
+                    progress: Any = None) -> ImportResult:
+    """Import funded projects from CSV (see PROJECT_COLUMNS), index and check each one.
+
+    Rows with errors are skipped and reported by line; the others are imported. Each
+    project is matched against the tenant's submitted proposals. ``progress(line)``, when
+    given, is called every `IMPORT_BATCH` rows (the import job commits there).
+    """
+    result = ImportResult()
+    reader, result.errors = _project_reader(csv_text)
+    if result.errors:
         return result
     for line, raw in enumerate(reader, start=2):
+        if progress is not None and line > 2 and (line - 2) % IMPORT_BATCH == 0:
+            progress(line - 2)
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not row.get("reference") or not row.get("title") or not row.get("abstract"):
-            result.errors.append(f"Line {line}: reference, title and abstract are required.")
+            result.errors.append(_("Line %(line)d: reference, title and abstract are required.",
+                                    line=line))
             continue
         year = row.get("start_year") or ""
         if year and not year.isdigit():
-            result.errors.append(f"Line {line}: start_year must be a year, not {year!r}.")
+            result.errors.append(_("Line %(line)d: start_year must be a year, not “%(year)s”.",
+                                    line=line, year=year))
             continue
         project = db.session.scalar(select(FundedProject).where(
             FundedProject.reference == row["reference"]))
@@ -401,6 +442,41 @@ def import_projects(csv_text: str, *, by: User | None) -> ImportResult:
                  created=result.created, updated=result.updated, errors=len(result.errors))
     db.session.flush()
     return result
+
+
+def queue_project_import(csv_text: str, *, by: User) -> jobs.Job | list[str]:
+    """Queue the import of an uploaded CSV of funded projects: its header is checked at
+    once (the errors are returned, nothing is queued); the rows, which can take minutes to
+    index and match, are imported by a job. The file waits in storage for the job."""
+    reader, errors = _project_reader(csv_text)
+    if errors:
+        return errors
+    rows = sum(1 for _ in reader)
+    key = f"imports/{current_tenant_id()}/{uuid.uuid4().hex}.csv"
+    current_storage().put(key, csv_text.encode("utf-8"), "text/csv")
+    audit.record("dedup.projects_import_requested", None, actor=by,
+                 tenant_id=current_tenant_id(), rows=rows)
+    return jobs.enqueue(IMPORT_TASK, by=by, key=key, rows=rows)
+
+
+@jobs.task(IMPORT_TASK, _l("Importing funded projects"), queue=jobs.DEDUP_QUEUE)
+def _import_projects_job(job: jobs.Job, key: str, rows: int) -> dict[str, Any]:
+    """Import the stored CSV; the rows done so far are committed as it goes, so a retry
+    after a crash updates them again (the reference is the key) and creates no copy."""
+    storage = current_storage()
+    csv_text = storage.get(key).decode("utf-8")
+    by = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    message = jobs.N_("rows imported")
+    job.advance(0, rows, message)
+    result = import_projects(csv_text, by=by,
+                             progress=lambda done: job.advance(done, message=message))
+    job.advance(rows, message=message)
+    storage.delete(key)
+    tenant = db.session.get(Tenant, job.tenant_id)
+    return {"created": result.created, "updated": result.updated, "matches": result.matches,
+            "error_count": len(result.errors), "errors": result.errors[:IMPORT_ERRORS_SHOWN],
+            "redirect": current_app.url_map.bind("localhost").build(
+                "dedup.projects", {"tenant": tenant.slug, "job": job.id})}
 
 
 def _match_project(project: FundedProject) -> list[SimilarityMatch]:

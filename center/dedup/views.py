@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from center.calls.models import Call
 from center.core.db import db
+from center.core.jobs import Job
 from center.core.pagination import paginate
 from center.dedup import bp, services
 from center.dedup.forms import ConfirmForm, ImportProjectsForm, ResolveForm
@@ -36,7 +37,10 @@ def dedup_panel(proposal: Proposal) -> dict | None:
 @roles(*OFFICERS)
 def matches():
     status = request.args.get("status", "open")
-    query = select(SimilarityMatch).order_by(SimilarityMatch.score.desc())
+    query = (select(SimilarityMatch).order_by(SimilarityMatch.score.desc(), SimilarityMatch.id)
+             .options(joinedload(SimilarityMatch.proposal),
+                      joinedload(SimilarityMatch.other_proposal),
+                      joinedload(SimilarityMatch.project)))
     if status in MatchStatus.__members__:
         query = query.where(SimilarityMatch.status == status)
     if request.args.get("cross"):
@@ -88,15 +92,12 @@ def check_proposal(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        found = services.check_proposal(proposal, by=current_user)
-    except services.DedupError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(ngettext("Checked: %(num)d overlap above the threshold.",
-                       "Checked: %(num)d overlaps above the threshold.", len(found)), "success")
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    if proposal.status not in services.CHECKED_STATES:
+        flash(_("Draft proposals are not checked until they are submitted."), "error")
+        return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    job = services.recheck_proposal(proposal, by=current_user)
+    db.session.commit()
+    return redirect(url_for("core.job_page", job_id=job.id))
 
 
 @bp.route("/<tenant>/overlaps/projects", methods=["GET", "POST"])
@@ -110,19 +111,18 @@ def projects():
         except UnicodeDecodeError:
             form.file.errors.append(_("The file is not UTF-8 text; save it as CSV UTF-8."))
         else:
-            result = services.import_projects(text, by=current_user)
-            if result.created or result.updated:
+            queued = services.queue_project_import(text, by=current_user)
+            if isinstance(queued, list):
+                form.file.errors.extend(queued)
+            else:
                 db.session.commit()
-                flash(_("%(added)s, %(u)d updated, %(found)s.",
-                        added=ngettext("%(num)d project added", "%(num)d projects added",
-                                       result.created),
-                        u=result.updated,
-                        found=ngettext("%(num)d overlap with proposals found",
-                                       "%(num)d overlaps with proposals found",
-                                       result.matches)), "success")
-            form.file.errors.extend(result.errors)
-            if not result.errors:
-                return redirect(url_for("dedup.projects"))
+                return redirect(url_for("core.job_page", job_id=queued.id))
+    imported = None
+    job_id = request.args.get("job", type=int)
+    if job_id is not None and 0 < job_id < 2**31:
+        imported = db.session.get(Job, job_id)
+        if imported is None or imported.task != services.IMPORT_TASK:
+            imported = None
     search = request.args.get("q", "").strip()
     query = select(FundedProject).order_by(FundedProject.start_year.desc(),
                                            FundedProject.reference)
@@ -130,7 +130,8 @@ def projects():
         query = query.where(FundedProject.title.ilike(f"%{search}%")
                             | FundedProject.reference.ilike(f"%{search}%"))
     page = paginate(query, per_page=25)
-    return render_template("dedup/projects.html", form=form, page=page, search=search)
+    return render_template("dedup/projects.html", form=form, page=page, search=search,
+                           imported=imported)
 
 
 @bp.route("/<tenant>/admin/coordination", methods=["GET", "POST"])

@@ -6,13 +6,15 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from center.auth.models import User
 from center.core.audit import AuditEvent
 from center.core.db import db, tenant_scope
+from center.core.jobs import Job, JobStatus
 from center.dedup import services
-from center.dedup.models import ExternalOverlap, MatchStatus, SimilarityMatch
+from center.dedup.models import ExternalOverlap, FundedProject, MatchStatus, SimilarityMatch
+from center.extensions import current_storage
 from center.proposals import services as proposals
 from center.proposals.models import Proposal, ProposalStatus
 from center.tenants.models import Institute, Role, Tenant
@@ -227,3 +229,42 @@ def test_importing_projects_through_the_page_reports_bad_rows(client, world, log
     response = client.post(f"/{world.a.slug}/overlaps/projects", data=data,
                            content_type="multipart/form-data")
     assert "Missing column: abstract." in response.get_data(as_text=True)
+
+
+def test_an_uploaded_import_runs_as_a_job_and_its_page_reports_every_row(
+        app, client, world, login) -> None:
+    """The page answers at once with the job's progress; the rows are imported by the job,
+    the bad ones listed by line on the archive page the job returns to, with the counts."""
+    login(world.a.emails["officer"])
+    rows = "".join(f'ISTC-{n},"Сейсмология {n}","Seismic hazard of basin {n}. " ,ru,EU,KZ,,,2020\n'
+                   for n in range(120))
+    csv_bytes = ("\ufeffreference,title,abstract,lang,donor,country,lead_institute,pi,start_year\n"
+                 + rows + "bad,,no title,en,EU,AM,,,\nISTC-x,T,A,en,EU,AM,,,19x9\n").encode()
+    response = client.post(f"/{world.a.slug}/overlaps/projects",
+                           data={"file": (io.BytesIO(csv_bytes), "projects.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        job = db.session.scalar(select(Job).where(Job.task == services.IMPORT_TASK))
+        assert job.status == JobStatus.done, job.error
+        assert (job.done, job.total) == (122, 122)
+        assert job.result["created"] == 120 and job.result["error_count"] == 2
+        assert db.session.scalar(select(func.count()).select_from(FundedProject).where(
+            FundedProject.reference.like("ISTC-%"))) == 120
+        assert not current_storage().exists(job.params["key"])  # the upload is not kept
+        redirect_to = job.result["redirect"]
+    page = client.get(redirect_to).get_data(as_text=True)
+    assert "120 projects added" in page and "2 rows were skipped" in page
+    assert "Line 122: reference, title and abstract are required." in page
+    assert "Line 123: start_year must be a year" in page
+
+
+def test_an_import_with_a_missing_column_is_refused_before_any_job(app, client, world,
+                                                                    login) -> None:
+    login(world.a.emails["officer"])
+    response = client.post(f"/{world.a.slug}/overlaps/projects",
+                           data={"file": (io.BytesIO(b"reference,title\nX,Y\n"), "p.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        assert db.session.scalar(select(Job).where(Job.task == services.IMPORT_TASK)) is None

@@ -1,0 +1,113 @@
+"""The shared index in the database: the same candidates and scores as the in-memory index,
+frequencies and bands kept up to date on every write, vectors caught up by change number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from center.core import clock, jobs
+from center.core.db import db
+from center.dedup import store
+from center.dedup.engine import DedupIndex
+from center.dedup.models import DocumentFingerprint, FundedProject, LshBucket, ShingleCount
+from center.dedup.store import StoredIndex, VectorIndex, band_buckets
+from tests.world import World
+
+
+def _project(number: int) -> FundedProject:
+    project = FundedProject(reference=f"R{number}", title=f"Project {number}", abstract="-",
+                            imported_at=clock.now())
+    db.session.add(project)
+    db.session.flush()
+    return project
+
+
+def _store_all(world: World, fps: dict, settings) -> dict[str, str]:
+    """Store every fingerprint under a funded project; return corpus id -> doc key."""
+    keys = {}
+    for number, (name, fp) in enumerate(fps.items()):
+        project = _project(number)
+        keys[name] = f"f:{project.id}"
+        store.store_fingerprint(db.session, world.a.tenant_id, keys[name], fp, settings,
+                                made_at=clock.now(), project_id=project.id)
+    db.session.flush()
+    return keys
+
+
+def test_band_buckets_match_exactly_when_a_band_is_equal(dedup_settings) -> None:
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 2**32, 128, dtype=np.uint64).astype(np.uint32)
+    b = a.copy()
+    b[2:] = rng.integers(0, 2**32, 126, dtype=np.uint64).astype(np.uint32)  # band 0 kept
+    ha, hb = band_buckets(a, dedup_settings), band_buckets(b, dedup_settings)
+    bands, _rows = store.band_shape(dedup_settings.candidate_threshold, dedup_settings.num_perm)
+    assert len(ha) == bands and ha[0] == hb[0]
+    assert not set(ha[1:].tolist()) & set(hb[1:].tolist())
+
+
+def test_the_stored_index_finds_what_the_memory_index_finds(
+        in_tenant: World, dedup_settings, lexical_fingerprints) -> None:
+    keys = _store_all(in_tenant, lexical_fingerprints, dedup_settings)
+    memory = DedupIndex.from_fingerprints(lexical_fingerprints.items(), dedup_settings)
+    by_key = {key: name for name, key in keys.items()}
+    stored = StoredIndex(db.session, in_tenant.a.tenant_id, dedup_settings)
+    for name in lexical_fingerprints:
+        expected = [(m.other_id, m.score, m.method) for m in memory.check(name, min_score=0.1)]
+        got = [(by_key[m.other_id], m.score, m.method)
+               for m in stored.check(keys[name], min_score=0.1)]
+        assert sorted(got) == sorted(expected), name
+    assert any(memory.check(name) for name in lexical_fingerprints)  # the corpus has copies
+
+
+def test_frequencies_and_bands_follow_a_replaced_fingerprint(
+        in_tenant: World, dedup_settings, lexical_fingerprints) -> None:
+    tenant = in_tenant.a.tenant_id
+    first, second = lexical_fingerprints["tb-en"], lexical_fingerprints["ws-other"]
+    project = _project(1)
+    for fp in (first, second):
+        store.store_fingerprint(db.session, tenant, f"f:{project.id}", fp, dedup_settings,
+                                made_at=clock.now(), project_id=project.id)
+    only_second = set(store._signed(second.unique_shingles))
+    counted = dict(db.session.execute(select(ShingleCount.shingle, ShingleCount.docs)).all())
+    assert set(counted) == only_second and set(counted.values()) == {1}
+    [row] = db.session.scalars(select(DocumentFingerprint))
+    assert row.seq == 2
+    assert sorted(db.session.scalars(select(LshBucket.bucket).where(
+        LshBucket.fingerprint_id == row.id))) == sorted(
+        band_buckets(second.signature, dedup_settings).tolist())
+    assert db.session.scalar(select(func.count()).select_from(LshBucket)) == len(
+        band_buckets(second.signature, dedup_settings))
+
+
+def test_the_vector_index_catches_up_from_the_change_numbers(
+        in_tenant: World, dedup_settings, fingerprints, tmp_path: Path) -> None:
+    tenant = in_tenant.a.tenant_id
+    subset = {k: fingerprints[k] for k in ("tb-en", "tb-ru", "ws-en")}
+    keys = _store_all(in_tenant, subset, dedup_settings)
+    vectors = VectorIndex(tmp_path, dedup_settings)
+    assert vectors.catch_up(db.session, tenant) == 3
+    assert vectors.catch_up(db.session, tenant) == 0  # nothing new: nothing read
+    near = dict(vectors.nearest(fingerprints["tb-en"].document_vector, 1))
+    assert keys["tb-en"] in near and keys["tb-ru"] in near  # one per language
+
+    # A new process opens the saved files and reads only what was stored since.
+    project = _project(9)
+    store.store_fingerprint(db.session, tenant, f"f:{project.id}", fingerprints["tb-ko"],
+                            dedup_settings, made_at=clock.now(), project_id=project.id)
+    reopened = VectorIndex(tmp_path, dedup_settings)
+    assert len(reopened) == 3 and reopened.last_seq == 3
+    assert reopened.catch_up(db.session, tenant) == 1
+    assert f"f:{project.id}" in dict(reopened.nearest(fingerprints["tb-en"].document_vector, 1))
+
+    matches = StoredIndex(db.session, tenant, dedup_settings, reopened).check(keys["tb-en"])
+    assert {m.other_id for m in matches} == {keys["tb-ru"], f"f:{project.id}"}
+
+
+@pytest.mark.parametrize("task", ["dedup.check_proposal", "dedup.check_call",
+                                  "dedup.import_projects"])
+def test_duplicate_checks_run_on_the_dedup_queue(task: str) -> None:
+    assert jobs._TASKS[task].queue == jobs.DEDUP_QUEUE
