@@ -8,18 +8,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from center import cli
+from center.auth.models import User
 from center.calls.models import ATTACHMENT_KINDS
+from center.core import language
 from center.core.audit import detail_text
+from center.core.collation import register_sqlite_text_functions
 from center.core.errors import register_errorhandlers
 from center.core.hidden_fields import MAX_COUNTER
 from center.core.labels import humanize
+from center.core.language import LANGUAGE_NAMES, LOCALES, chosen_locale
 from center.core.logs import configure_logging
 from center.core.money import format_money
 from center.core.security import register_input_guard, register_security_headers
@@ -38,7 +43,6 @@ from center.tenants.routing import register_tenant_routing
 from config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("en", "ko", "ru")
 
 #: Domain modules, each a package exporting ``bp``; order is the order of registration.
 BLUEPRINTS = (
@@ -52,6 +56,11 @@ BLUEPRINTS = (
     "center.screening",
     "center.reviews",
     "center.agreements",
+    "center.projects",
+    "center.effort",
+    "center.amendments",
+    "center.monitoring",
+    "center.exports",
 )
 
 
@@ -75,14 +84,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def select_locale() -> str | None:
-    """Pick the user's language, else the browser's best match among ours."""
-    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
-    return request.accept_languages.best_match(LOCALES) if request else None
+    """Pick the account's language, else the visitor's choice, else the browser's."""
+    return chosen_locale(current_user)
 
 
 def select_timezone() -> str | None:
-    """Show times in the user's zone, else the center's."""
+    """Show times in the user's zone, else the center's; in an e-mail, the recipient's."""
+    if "recipient_zone" in g:
+        return g.recipient_zone or getattr(g.get("tenant"), "timezone", None)
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     tenant = g.get("tenant")
@@ -116,6 +125,7 @@ def configure_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    register_sqlite_text_functions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -125,6 +135,14 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(ROOT / "center" / "translations"))
+    language.recipient_lookup = recipient_preferences
+
+
+def recipient_preferences(email: str) -> tuple[str | None, str | None]:
+    """The language and zone an account states, for the e-mails it receives."""
+    with db.session.no_autoflush:
+        user = db.session.scalar(select(User).where(User.email == email))
+    return (user.locale, user.timezone) if user is not None else (None, None)
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -165,12 +183,15 @@ def viewer_zone_name() -> str:
 
 
 def center_time(value: Any, tenant: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC moment in the center's zone, with the zone named: for e-mails, which reach
-    people whose own zone the portal may not know."""
+    """A UTC moment in the e-mail recipient's zone if known, else the center's, with the
+    zone named: e-mails reach people whose own zone the portal may not know."""
     if not value:
         return "—"
-    zone = getattr(tenant, "timezone", None) or "UTC"
-    return f"{value.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone})"
+    zone = g.get("recipient_zone") or getattr(tenant, "timezone", None) or "UTC"
+    local = value.astimezone(ZoneInfo(zone))
+    if "%B" in fmt:  # a month by name, in the reader's language
+        return f"{format_date(local.date(), 'd MMMM y')} ({zone})"
+    return f"{local.strftime(fmt)} ({zone})"
 
 
 def format_day(value: Any) -> str:
@@ -199,7 +220,8 @@ def register_template_context(app: Flask) -> None:
                 if allowed is None or has_role(*allowed)]
 
     app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles,
-                                 get_locale=get_locale,
+                                 get_locale=get_locale, locales=LOCALES,
+                                 language_names=LANGUAGE_NAMES,
                                  nav_items=nav_items, home_blocks=lambda: home_blocks,
                                  proposal_panels=lambda: proposal_panels,
                                  dashboard_panels=lambda role: dashboard_panels.get(str(role), []),

@@ -224,6 +224,8 @@ def _seed_center(tenant: Tenant, spec: dict, platform: User) -> list[tuple[str, 
                                     data=SANCTIONS_CSV.encode(), label="Consolidated list (demo)",
                                     by=platform)
     _seed_call_and_proposals(tenant, platform)
+    from center.projects import demo as projects_demo  # post-award: its own module
+    projects_demo.seed(tenant, platform)
     return logins
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -103,7 +104,8 @@ def register_applicant(tenant: Tenant, *, email: str, name: str, password: str,
     email = normalize_email(email)
     password_hash = hash_password(password)  # in both branches, so timing tells nothing
     if find_user(email) is not None:
-        send_email(email, f"Registration at {tenant.name}", "registration_exists",
+        send_email(email, _l("Registration at %(center)s", center=tenant.name),
+                   "registration_exists",
                    tenant_id=tenant.id, tenant=tenant, sign_in_url=sign_in_url,
                    reset_url=reset_url)
         return
@@ -114,7 +116,8 @@ def register_applicant(tenant: Tenant, *, email: str, name: str, password: str,
         tenant_id=tenant.id, secret_hash=_digest(secret), email=email, name=name.strip(),
         password_hash=password_hash, created_at=clock.now()))
     db.session.flush()
-    send_email(email, f"Confirm your registration at {tenant.name}", "registration_confirm",
+    send_email(email, _l("Confirm your registration at %(center)s", center=tenant.name),
+               "registration_confirm",
                tenant_id=tenant.id, tenant=tenant, name=name.strip(),
                url=confirm_url_for(secret),
                hours=int(REGISTRATION_MAX_AGE.total_seconds()) // 3600)
@@ -151,7 +154,8 @@ def complete_registration(pending: PendingRegistration, tenant: Tenant) -> User:
     db.session.execute(delete(PendingRegistration).where(PendingRegistration.email == email))
     add_membership(user, tenant, Role.applicant, by=user)
     audit.record("user.registered", user, actor=user, tenant_id=tenant.id)
-    send_email(user.email, f"Welcome to {tenant.name}", "welcome", tenant_id=tenant.id,
+    send_email(user.email, _l("Welcome to %(center)s", center=tenant.name),
+               "welcome", tenant_id=tenant.id,
                user=user, tenant=tenant)
     return user
 
@@ -253,7 +257,7 @@ def request_password_reset(email: str, *, reset_url_for) -> None:  # noqa: ANN00
     if user is None or not user.active:
         return
     token = password_reset_token(user)
-    send_email(user.email, "Reset your Center password", "password_reset", user=user,
+    send_email(user.email, _l("Reset your Center password"), "password_reset", user=user,
                url=reset_url_for(token),
                hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600)
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -28,8 +29,9 @@ from center.auth.signin import client_ip as _client_ip
 from center.auth.signin import sign_in
 from center.core.db import all_tenants, db
 from center.core.forms import EXPIRED_SESSION_USER, Form, never_park
+from center.core.language import LOCALES, remember_locale
 from center.core.links import external_url
-from center.extensions import limit, login_manager
+from center.extensions import csrf, limit, login_manager
 from center.tenants.models import Membership, Tenant
 from center.tenants.permissions import public, signed_in
 
@@ -278,3 +280,19 @@ def end_other_sessions():
         flash(ngettext("%(num)d other session was signed out.",
                        "%(num)d other sessions were signed out.", ended), "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/language", methods=["POST"])
+@csrf.exempt  # a visitor's switch only sets a cookie; an account's is checked below
+@public
+def choose_language():
+    """Switch the interface language, for this browser and the signed-in account."""
+    if current_user.is_authenticated and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()  # the account is written: the page's token is required
+    locale = request.form.get("locale", "")
+    if locale not in LOCALES:
+        raise BadRequest()
+    response = redirect(_safe_next(request.form.get("next")) or url_for("tenants.choose"))
+    remember_locale(response, locale, current_user)
+    db.session.commit()
+    return response

@@ -7,11 +7,11 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core import clock
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 from center.core.labels import humanize
 from center.tenants.models import country_name
 
@@ -128,8 +128,8 @@ class CallDonor(TenantScoped, db.Model):
     __tablename__ = "call_donors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    call_id: Mapped[int] = tenant_fk("calls.id", ondelete="CASCADE", index=True)
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="RESTRICT")
     offered: Mapped[int] = mapped_column(BigInteger)
 
     call: Mapped[Call] = relationship(back_populates="donors")

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 from center.core.labels import humanize
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class Proposal(TenantScoped, Versioned, db.Model):
     __tablename__ = "proposals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    call_id: Mapped[int] = tenant_fk("calls.id", ondelete="RESTRICT", index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     status: Mapped[ProposalStatus] = mapped_column(String(20), default=ProposalStatus.draft,
                                                    index=True)
@@ -276,9 +276,8 @@ class ProposalInstitute(TenantScoped, db.Model):
     __tablename__ = "proposal_institutes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
-    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    institute_id: Mapped[int] = tenant_fk("institutes.id", ondelete="RESTRICT")
     is_lead: Mapped[bool] = mapped_column(default=False)
     foreign_collaborator: Mapped[bool] = mapped_column(default=False,
                                                        server_default=sql("false"))
@@ -307,12 +306,11 @@ class TeamMember(TenantScoped, db.Model):
     __tablename__ = "team_members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[str] = mapped_column(String(30))  #: principal_investigator, scientist, ...
-    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    institute_id: Mapped[int] = tenant_fk("institutes.id", ondelete="RESTRICT")
     citizenship: Mapped[str] = mapped_column(String(2))
     birth_year: Mapped[int | None] = mapped_column()
     # What a consulate asks for an invitation letter. Shown only to the proposal's
@@ -342,11 +340,10 @@ class Task(TenantScoped, db.Model):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    institute_id: Mapped[int] = tenant_fk("institutes.id", ondelete="RESTRICT")
     start_month: Mapped[int] = mapped_column(default=1)
     end_month: Mapped[int] = mapped_column(default=1)
 
@@ -364,9 +361,8 @@ class TaskEffort(TenantScoped, db.Model):
     __tablename__ = "task_efforts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id", ondelete="CASCADE"),
-                                           index=True)
+    task_id: Mapped[int] = tenant_fk("tasks.id", ondelete="CASCADE", index=True)
+    member_id: Mapped[int] = tenant_fk("team_members.id", ondelete="CASCADE", index=True)
     days: Mapped[int] = mapped_column()
 
     task: Mapped[Task] = relationship(back_populates="efforts")
@@ -384,13 +380,11 @@ class BudgetLine(TenantScoped, db.Model):
     __tablename__ = "budget_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     category: Mapped[BudgetCategory] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(String(300))
     amount: Mapped[int] = mapped_column(BigInteger)
-    institute_id: Mapped[int | None] = mapped_column(
-        ForeignKey("institutes.id", ondelete="RESTRICT"), index=True)
+    institute_id: Mapped[int | None] = tenant_fk("institutes.id", ondelete="RESTRICT", index=True)
 
     proposal: Mapped[Proposal] = relationship(back_populates="budget_lines")
     institute: Mapped[Institute | None] = relationship()
@@ -406,9 +400,8 @@ class BudgetSplit(TenantScoped, db.Model):
     __tablename__ = "budget_splits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id", ondelete="CASCADE"),
-                                         index=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="RESTRICT"))
+    line_id: Mapped[int] = tenant_fk("budget_lines.id", ondelete="CASCADE", index=True)
+    donor_id: Mapped[int] = tenant_fk("donors.id", ondelete="RESTRICT")
     amount: Mapped[int] = mapped_column(BigInteger)
 
     line: Mapped[BudgetLine] = relationship(back_populates="splits")
@@ -424,9 +417,8 @@ class Trip(TenantScoped, db.Model):
     __tablename__ = "trips"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
-    traveller_id: Mapped[int] = mapped_column(ForeignKey("team_members.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    traveller_id: Mapped[int] = tenant_fk("team_members.id", ondelete="CASCADE")
     origin_country: Mapped[str] = mapped_column(String(2))
     origin_city: Mapped[str] = mapped_column(String(120), default="")
     destination_country: Mapped[str] = mapped_column(String(2))
@@ -453,9 +445,8 @@ class BackgroundIP(TenantScoped, db.Model):
     __tablename__ = "background_ip"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
-    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id", ondelete="RESTRICT"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
+    institute_id: Mapped[int] = tenant_fk("institutes.id", ondelete="RESTRICT")
     description: Mapped[str] = mapped_column(Text)
     restrictions: Mapped[str] = mapped_column(Text, default="")
 
@@ -469,8 +460,7 @@ class Attachment(TenantScoped, db.Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     kind: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
@@ -493,8 +483,7 @@ class Collaborator(TenantScoped, db.Model):
     __tablename__ = "collaborators"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     email: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -512,8 +501,7 @@ class ProposalVersion(TenantScoped, db.Model):
     __tablename__ = "proposal_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     number: Mapped[int] = mapped_column()
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from center.auth.models import User
 from center.calls.models import Call
@@ -100,7 +101,7 @@ class Problem:
 def start_proposal(call: Call, *, by: User) -> Proposal:
     """Open a draft proposal to ``call`` owned by ``by``."""
     if not call.is_open(clock.now()):
-        raise ProposalError("This call is not open for proposals.")
+        raise ProposalError(_("This call is not open for proposals."))
     proposal = Proposal(call_id=call.id, owner_id=by.id, created_at=clock.now(),
                         title="", section_edits={})
     proposal.call = call
@@ -247,7 +248,7 @@ def remove_item(proposal: Proposal, section: str, item: Any, *, by: User) -> Non
         raise ProposalError(_("Team members, tasks, budget lines or IP items still name this "
                               "institute: remove or change them first."))
     if isinstance(item, TeamMember) and any(t.traveller_id == item.id for t in proposal.trips):
-        raise ProposalError("This person has trips in the travel plan: remove them first.")
+        raise ProposalError(_("This person has trips in the travel plan: remove them first."))
     db.session.delete(item)
     audit.record(f"proposal.{section}_item_removed", proposal, actor=by,
                  item=type(item).__name__, item_id=item.id)
@@ -330,10 +331,10 @@ def _check_splits(proposal: Proposal, amount: int, splits: dict[int, int]) -> No
     if any(share < 0 for share in splits.values()):
         raise FieldError("amount", _("A donor's share cannot be negative."))
     if sum(splits.values()) != amount:
-        raise ProposalError("The donors' shares must add up to the line's amount.")
+        raise ProposalError(_("The donors' shares must add up to the line's amount."))
     call_donors = {d.donor_id for d in proposal.call.donors}
     if not set(splits) <= call_donors:
-        raise ProposalError("Only donors taking part in the call can fund a line.")
+        raise ProposalError(_("Only donors taking part in the call can fund a line."))
 
 
 def _currency(proposal: Proposal) -> str:
@@ -622,12 +623,13 @@ def invite_collaborator(proposal: Proposal, email: str, *, by: User, tenant: Ten
     """Invite a co-applicant by e-mail to edit the proposal together."""
     email = email.strip().lower()
     if any(c.email == email for c in proposal.collaborators) or email == by.email:
-        raise ProposalError("This person is already invited.")
+        raise ProposalError(_("This person is already invited."))
     invitation = Collaborator(email=email, token=secrets.token_urlsafe(24),
                               invited_at=clock.now())
     proposal.collaborators.append(invitation)
     db.session.flush()
-    send_email(email, f"Invitation to co-edit a proposal to {tenant.short_name}",
+    send_email(email, _l("Invitation to co-edit a proposal to %(center)s",
+                         center=tenant.short_name),
                "collaborator_invitation", tenant_id=tenant.id, proposal=proposal, inviter=by,
                url=accept_url_for(invitation.token))
     audit.record("proposal.collaborator_invited", proposal, actor=by, email=email)
@@ -901,22 +903,37 @@ def _freeze_version(proposal: Proposal, by: User, context: dict[str, Any]) -> No
     recipients = {proposal.owner.email} | {c.email for c in proposal.collaborators
                                            if c.accepted_at}
     for email in sorted(recipients):
-        send_email(email, f"Proposal received: {proposal.title}", "proposal_submitted",
+        send_email(email, _l("Proposal received: %(title)s", title=proposal.title),
+                   "proposal_submitted",
                    tenant_id=proposal.tenant_id, proposal=proposal, version=proposal.version_no)
 
 
 @workflow.effect("withdraw")
 def _tell_withdrawn(proposal: Proposal, by: User, context: dict[str, Any]) -> None:
-    send_email(proposal.owner.email, f"Proposal withdrawn: {proposal.title}",
+    send_email(proposal.owner.email, _l("Proposal withdrawn: %(title)s", title=proposal.title),
                "proposal_withdrawn", tenant_id=proposal.tenant_id, proposal=proposal, by=by)
 
 
+#: What `checklist` reads of a proposal, loaded for a whole list in a few queries.
+CHECKLIST_LOADING = (
+    joinedload(Proposal.call),
+    selectinload(Proposal.partners).joinedload(ProposalInstitute.institute),
+    selectinload(Proposal.team),
+    selectinload(Proposal.tasks).selectinload(Task.efforts).joinedload(TaskEffort.member),
+    selectinload(Proposal.budget_lines).selectinload(BudgetLine.splits),
+    selectinload(Proposal.trips),
+    selectinload(Proposal.attachments),
+)
+
+
 def my_proposals(user: User) -> list[Proposal]:
-    """The proposals a user leads or co-edits in the current tenant, newest first."""
+    """The proposals a user leads or co-edits in the current tenant, newest first, with
+    what their checklists read (`CHECKLIST_LOADING`)."""
     shared = select(Collaborator.proposal_id).where(Collaborator.user_id == user.id,
                                                     Collaborator.accepted_at.is_not(None))
     query = (select(Proposal)
              .where((Proposal.owner_id == user.id) | Proposal.id.in_(shared))
+             .options(*CHECKLIST_LOADING)
              .order_by(Proposal.created_at.desc()))
     return list(db.session.scalars(query))
 

@@ -6,12 +6,13 @@ from io import BytesIO
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
@@ -106,7 +107,8 @@ def mine():
 def all():  # noqa: A001 - the endpoint's name in the menu
     status = request.args.get("status", "")
     search = request.args.get("q", "").strip()
-    query = select(Proposal).where(Proposal.status != ProposalStatus.draft)
+    query = (select(Proposal).where(Proposal.status != ProposalStatus.draft)
+             .options(joinedload(Proposal.owner), joinedload(Proposal.call)))
     if status in ProposalStatus.__members__:
         query = query.where(Proposal.status == status)
     if search:
@@ -178,11 +180,14 @@ def preview(proposal_id: int):
 def preview_pdf(proposal_id: int):
     """The same preview as a PDF, to read offline or share inside the consortium."""
     proposal = get_proposal_or_404(proposal_id)
-    html = render_template(
-        "proposals/pdf/proposal.html", tenant=g.tenant, call_title=proposal.call.title,
-        number=proposal.id, version=None if proposal.is_editable else proposal.version_no,
-        printed=format_datetime(clock.now(), "medium"), lang=str(get_locale() or "en"),
-        **_preview_context(proposal))
+    # In the center's legal language, like its agreements, whoever prints it.
+    language = g.tenant.legal_language or "en"
+    with force_locale(language):
+        html = render_template(
+            "proposals/pdf/proposal.html", tenant=g.tenant, call_title=proposal.call.title,
+            number=proposal.id, version=None if proposal.is_editable else proposal.version_no,
+            printed=format_datetime(clock.now(), "medium"), lang=language,
+            **_preview_context(proposal))
     return send_file(BytesIO(render_pdf(html)), mimetype="application/pdf",
                      download_name=f"proposal-{proposal.id}.pdf", as_attachment=True)
 

@@ -87,7 +87,8 @@ def _references() -> list[tuple[type, Any]]:
     found = []
     for mapper in db.Model.registry.mappers:
         for column in mapper.local_table.columns:
-            if any(fk.column.table.name == Institute.__tablename__ for fk in column.foreign_keys):
+            # The institute's id, not its tenant_id (the composite keys name both).
+            if any(fk.column is Institute.__table__.c.id for fk in column.foreign_keys):
                 found.append((mapper.class_, getattr(mapper.class_, column.key)))
     return sorted(found, key=lambda ref: ref[0].__name__)
 

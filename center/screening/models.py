@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from center.core.db import TenantScoped, UTCDateTime, Versioned, db
+from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
 from center.tenants.models import country_name
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ class SanctionsEntryRow(TenantScoped, db.Model):
     __tablename__ = "sanctions_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("sanctions_lists.id", ondelete="CASCADE"),
-                                         index=True)
+    list_id: Mapped[int] = tenant_fk("sanctions_lists.id", ondelete="CASCADE", index=True)
     #: The line of the file the row starts on.
     line: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(500))
@@ -123,14 +122,12 @@ class ScreeningReport(TenantScoped, db.Model):
     __tablename__ = "screening_reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"),
-                                             index=True)
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     version_no: Mapped[int] = mapped_column()
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                   ondelete="SET NULL"))
-    sanctions_list_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sanctions_lists.id", ondelete="SET NULL"))
+    sanctions_list_id: Mapped[int | None] = tenant_fk("sanctions_lists.id", ondelete="SET NULL")
     findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The sensitive-topic keywords found; empty when none.
     sensitive_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -184,15 +181,13 @@ class SanctionsHit(TenantScoped, db.Model):
     __tablename__ = "sanctions_hits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("screening_reports.id",
-                                                      ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = tenant_fk("screening_reports.id", ondelete="CASCADE", index=True)
     #: ``person`` (a team member) or ``entity`` (an institute).
     subject_kind: Mapped[str] = mapped_column(String(10))
     subject_name: Mapped[str] = mapped_column(String(500))
     #: Where the subject appears: the member's role and institute, or the institute's country.
     subject_detail: Mapped[str] = mapped_column(String(500), default="")
-    entry_id: Mapped[int] = mapped_column(ForeignKey("sanctions_entries.id",
-                                                     ondelete="RESTRICT"))
+    entry_id: Mapped[int] = tenant_fk("sanctions_entries.id", ondelete="RESTRICT")
     matched_name: Mapped[str] = mapped_column(String(500))
     score: Mapped[float] = mapped_column(Float)
     cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -245,7 +240,7 @@ class ConcurrenceRequest(TenantScoped, Versioned, db.Model):
     __tablename__ = "concurrence_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE")
     country_code: Mapped[str] = mapped_column(String(2), index=True)
     #: The proposal version the government is asked about.
     version_no: Mapped[int] = mapped_column()

@@ -18,6 +18,9 @@ import io
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from center.screening.names import SanctionsEntry, normalize_name
 
 REQUIRED_COLUMNS = ("name", "type", "list")
@@ -41,7 +44,7 @@ class RowError:
     column: str | None = None
 
     def __str__(self) -> str:
-        return f"Line {self.line}: {self.message}"
+        return _("Line %(line)d: %(message)s", line=self.line, message=self.message)
 
 
 def parse_sanctions_csv(text: str) -> tuple[list[SanctionsEntry], list[RowError]]:
@@ -59,8 +62,8 @@ def parse_sanctions_csv(text: str) -> tuple[list[SanctionsEntry], list[RowError]
         while header is not None and not any(cell.strip() for cell in header):
             header = next(reader, None)
         if header is None:
-            return [], [RowError(1, "The file is empty; expected a header row: "
-                                    + ", ".join(COLUMNS) + ".")]
+            return [], [RowError(1, _("The file is empty; expected a header row: %(columns)s.",
+                                      columns=", ".join(COLUMNS)))]
         header_line = reader.line_num
         columns, header_errors = _read_header(header, header_line)
         errors.extend(header_errors)
@@ -77,8 +80,8 @@ def parse_sanctions_csv(text: str) -> tuple[list[SanctionsEntry], list[RowError]
                     entries.append(entry)
             line = reader.line_num + 1
     except csv.Error as exc:
-        errors.append(RowError(line, f"The file is not readable as CSV: {exc}; "
-                                     "check the quotes on this line."))
+        errors.append(RowError(line, _("The file is not readable as CSV: %(error)s; "
+                                       "check the quotes on this line.", error=exc)))
         return [], errors
     return entries, errors
 
@@ -86,8 +89,9 @@ def parse_sanctions_csv(text: str) -> tuple[list[SanctionsEntry], list[RowError]
 def _read_header(header: list[str], line: int) -> tuple[dict[str, int] | None, list[RowError]]:
     """Map column names to positions; None when the rows cannot be read."""
     if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-        return None, [RowError(line, "The header has a single column; the columns must be "
-                                     "separated by commas: " + ", ".join(COLUMNS) + ".")]
+        return None, [RowError(line, _("The header has a single column; the columns must be "
+                                       "separated by commas: %(columns)s.",
+                                       columns=", ".join(COLUMNS)))]
     errors = []
     columns: dict[str, int] = {}
     duplicated = False
@@ -97,17 +101,20 @@ def _read_header(header: list[str], line: int) -> tuple[dict[str, int] | None, l
         if not name:
             continue
         if name not in COLUMNS:
-            errors.append(RowError(line, f"Unknown column “{cell.strip()}”; the columns are "
-                                         + ", ".join(COLUMNS) + ".", cell.strip()))
+            message = _("Unknown column “%(name)s”; the columns are %(columns)s.",
+                        name=cell.strip(), columns=", ".join(COLUMNS))
+            errors.append(RowError(line, message, cell.strip()))
         elif name in columns:
             duplicated = True
-            errors.append(RowError(line, f"The column “{name}” appears twice.", name))
+            errors.append(RowError(line, _("The column “%(name)s” appears twice.", name=name),
+                                   name))
         else:
             columns[name] = position
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        message = "Missing required column" + ("s " if len(missing) > 1 else " ")
-        message += ", ".join(f"“{c}”" for c in missing) + "."
+        message = ngettext("Missing required column %(names)s.",
+                           "Missing required columns %(names)s.", len(missing),
+                           names=", ".join(f"“{c}”" for c in missing))
         errors.append(RowError(line, message))
     if missing or duplicated:
         return None, errors
@@ -118,8 +125,9 @@ def _read_row(row: list[str], columns: dict[str, int], width: int,
               line: int) -> tuple[SanctionsEntry | None, list[RowError]]:
     extra = row[width:]
     if any(cell.strip() for cell in extra):
-        return None, [RowError(line, f"The row has {len(row)} values but the header has "
-                                     f"{width} columns; put names containing commas in quotes.")]
+        return None, [RowError(line, _("The row has %(values)d values but the header has "
+                                       "%(columns)d columns; put names containing commas in "
+                                       "quotes.", values=len(row), columns=width))]
 
     def value(column: str) -> str:
         position = columns.get(column)
@@ -130,26 +138,29 @@ def _read_row(row: list[str], columns: dict[str, int], width: int,
     errors = []
     name = value("name")
     if not name:
-        errors.append(RowError(line, "The name is empty.", "name"))
+        errors.append(RowError(line, _("The name is empty."), "name"))
     elif not normalize_name(name):
-        errors.append(RowError(line, f"The name “{name}” has no letters or digits.", "name"))
+        errors.append(RowError(line, _("The name “%(name)s” has no letters or digits.", name=name),
+                               "name"))
 
     raw_type = value("type")
     kind = _TYPES.get(raw_type.lower())
     if not raw_type:
-        errors.append(RowError(line, "The type is empty; use “person” or “entity”.", "type"))
+        errors.append(RowError(line, _("The type is empty; use “person” or “entity”."), "type"))
     elif kind is None:
-        errors.append(RowError(line, f"The type “{raw_type}” is not “person” or “entity”.",
+        errors.append(RowError(line, _("The type “%(type)s” is not “person” or “entity”.",
+                                 type=raw_type),
                                "type"))
 
     list_name = value("list")
     if not list_name:
-        errors.append(RowError(line, "The list name is empty.", "list"))
+        errors.append(RowError(line, _("The list name is empty."), "list"))
 
     country = value("country").upper() or None
     if country and not _COUNTRY_CODE.fullmatch(country):
-        errors.append(RowError(line, f"The country “{value('country')}” is not a two-letter "
-                                     "ISO 3166 code such as RU or KR.", "country"))
+        errors.append(RowError(line, _("The country “%(country)s” is not a two-letter "
+                                       "ISO 3166 code such as RU or KR.",
+                                       country=value("country")), "country"))
 
     if errors:
         return None, errors

@@ -36,7 +36,7 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from center.auth.models import User
@@ -44,7 +44,7 @@ from center.calls.models import attachment_kind_label
 from center.core import audit, clock
 from center.core.audit import AuditEvent
 from center.core.db import db
-from center.core.jobs import Job, enqueue, task
+from center.core.jobs import N_, Job, enqueue, task
 from center.core.links import external_url
 from center.core.notifications import send_email
 from center.proposals import services as proposals
@@ -708,7 +708,8 @@ def reports_for(proposal_ids: list[int]) -> dict[int, ScreeningReport]:
     reports = db.session.scalars(
         select(ScreeningReport).join(Proposal, Proposal.id == ScreeningReport.proposal_id)
         .where(ScreeningReport.proposal_id.in_(proposal_ids),
-               ScreeningReport.version_no == Proposal.version_no)).all()
+               ScreeningReport.version_no == Proposal.version_no)
+        .options(selectinload(ScreeningReport.hits))).all()
     return {r.proposal_id: r for r in reports}
 
 
@@ -919,8 +920,10 @@ def apply_deadlines() -> DeadlineRun:
             elif request.overdue_notice_at is None:
                 request.overdue_notice_at = now
                 for officer in _officers():
-                    send_email(officer.email, f"No answer from {request.country_name}: "
-                               f"{proposal.title}", "concurrence_overdue",
+                    send_email(officer.email, _l("No answer from %(country)s: %(title)s",
+                                                 country=request.country_name,
+                                                 title=proposal.title),
+                               "concurrence_overdue",
                                tenant_id=proposal.tenant_id, proposal=proposal, request=request,
                                tenant=_tenant(proposal),
                                url=external_url("screening.show", tenant=_tenant(proposal).slug,
@@ -953,7 +956,7 @@ def apply_deadlines() -> DeadlineRun:
 @task("screening.concurrence_deadlines", _l("Applying the concurrence deadlines"))
 def _deadlines_job(job: Job) -> dict[str, Any]:
     """Run `apply_deadlines` for the job's tenant."""
-    job.advance(0, 1, "checking deadlines")
+    job.advance(0, 1, N_("checking deadlines"))
     return apply_deadlines().as_dict()
 
 
@@ -963,13 +966,13 @@ def _rescreen_job(job: Job, *, list_id: int) -> dict[str, Any]:
     ids = list(db.session.scalars(select(Proposal.id).where(
         Proposal.status.in_(RESCREEN_STATES)).order_by(Proposal.id)))
     user = db.session.get(User, job.created_by_id) if job.created_by_id else None
-    job.advance(0, len(ids), "re-screening")
+    job.advance(0, len(ids), N_("re-screening"))
     hits = 0
     for done, proposal_id in enumerate(ids, start=1):
         proposal = db.session.get(Proposal, proposal_id)
         report = screen_proposal(proposal, by=user)
         hits += len(report.uncleared_hits)
-        job.advance(done, message="re-screening")
+        job.advance(done, message=N_("re-screening"))
     return {"proposals": len(ids), "uncleared_hits": hits, "list_id": list_id}
 
 
@@ -1027,12 +1030,32 @@ def actor_names(events: list[AuditEvent]) -> dict[int, str]:
 
 # --- workflow hooks ----------------------------------------------------------------------
 
+SUBMISSION_TASK = "screening.on_submission"
+
+
 @workflow.effect("submit")
 def _screen_on_submission(proposal: Proposal, by: workflow.Actor,
                           context: dict[str, Any]) -> None:
-    """Compute the screening report of the new version."""
-    report = compute_report(proposal, by=by if isinstance(by, User) else None)
-    audit.record("screening.computed", proposal, actor=by, **_report_summary(report))
+    """Queue the screening of the new version (sanctions, eligibility, keywords) as a job,
+    so that the submit button answers at once."""
+    enqueue(SUBMISSION_TASK, by=by if isinstance(by, User) else None,
+            proposal_id=proposal.id, version_no=proposal.version_no)
+
+
+@task(SUBMISSION_TASK, _l("Screening the submitted proposal"))
+def _screen_submission_job(job: Job, *, proposal_id: int, version_no: int) -> dict[str, Any]:
+    """Compute the report of the submitted version, unless it has one already (an earlier
+    attempt, or an officer who started screening first) or a newer version replaced it."""
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.version_no != version_no:
+        return {"skipped": "a newer version was submitted"}
+    if report_for(proposal) is not None:
+        return {"skipped": "already screened"}
+    by = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    report = compute_report(proposal, by=by)
+    audit.record("screening.computed", proposal, actor=by,
+                 **_report_summary(report))
+    return {"proposal_id": proposal_id, "version_no": version_no}
 
 
 @workflow.effect("start_screening")
@@ -1056,9 +1079,10 @@ def _ask_governments(proposal: Proposal, by: workflow.Actor, context: dict[str, 
     made = request_concurrence(proposal, by=by)
     tenant = _tenant(proposal)
     _notify_officials(proposal, made, "concurrence_request",
-                      f"Concurrence requested: {proposal.title}")
+                      _l("Concurrence requested: %(title)s", title=proposal.title))
     for email in _applicants(proposal):
-        send_email(email, f"Proposal passed screening: {proposal.title}", "screening_passed",
+        send_email(email, _l("Proposal passed screening: %(title)s", title=proposal.title),
+                   "screening_passed",
                    tenant_id=tenant.id, proposal=proposal, requests=made, tenant=tenant)
     audit.record("concurrence.requested", proposal, actor=by,
                  countries=[r.country_code for r in made],
@@ -1071,7 +1095,8 @@ def _tell_changes_requested(proposal: Proposal, by: workflow.Actor,
                             context: dict[str, Any]) -> None:
     """E-mail the applicants what to change."""
     for email in _applicants(proposal):
-        send_email(email, f"Changes requested: {proposal.title}", "screening_changes_requested",
+        send_email(email, _l("Changes requested: %(title)s", title=proposal.title),
+                   "screening_changes_requested",
                    tenant_id=proposal.tenant_id, proposal=proposal, reason=context["reason"],
                    url=external_url("proposals.show", tenant=_tenant(proposal).slug,
                             proposal_id=proposal.id))
@@ -1081,7 +1106,8 @@ def _tell_changes_requested(proposal: Proposal, by: workflow.Actor,
 def _tell_ineligible(proposal: Proposal, by: workflow.Actor, context: dict[str, Any]) -> None:
     """E-mail the applicants why the proposal is ineligible."""
     for email in _applicants(proposal):
-        send_email(email, f"Proposal not eligible: {proposal.title}", "screening_ineligible",
+        send_email(email, _l("Proposal not eligible: %(title)s", title=proposal.title),
+                   "screening_ineligible",
                    tenant_id=proposal.tenant_id, proposal=proposal, reason=context["reason"])
 
 
@@ -1112,10 +1138,12 @@ def _record_objection(proposal: Proposal, by: workflow.Actor, context: dict[str,
     audit.record("concurrence.objected", proposal, actor=by, country=request.country_code,
                  comment=request.comment, request=request.id)
     for email in _applicants(proposal):
-        send_email(email, f"Government objection: {proposal.title}", "concurrence_objected",
+        send_email(email, _l("Government objection: %(title)s", title=proposal.title),
+                   "concurrence_objected",
                    tenant_id=proposal.tenant_id, proposal=proposal, request=request)
     for officer in _officers():
-        send_email(officer.email, f"{request.country_name} objected: {proposal.title}",
+        send_email(officer.email, _l("%(country)s objected: %(title)s",
+                                     country=request.country_name, title=proposal.title),
                    "concurrence_objected_officer", tenant_id=proposal.tenant_id,
                    proposal=proposal, request=request)
 
@@ -1146,7 +1174,7 @@ def _record_completion(proposal: Proposal, by: workflow.Actor, context: dict[str
             request.decision = ConcurrenceDecision.silent_consent
             request.decided_at = now
     for email in _applicants(proposal):
-        send_email(email, f"Government concurrence complete: {proposal.title}",
+        send_email(email, _l("Government concurrence complete: %(title)s", title=proposal.title),
                    "concurrence_complete", tenant_id=proposal.tenant_id, proposal=proposal)
 
 

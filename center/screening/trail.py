@@ -161,3 +161,25 @@ def details(event: AuditEvent) -> list[tuple[str, str]]:
 
 def state(value: str | None) -> str:
     return status_label(value) if value else "—"
+
+
+def audit_table(events: list[AuditEvent], names: dict[int, str]
+                ) -> tuple[list[str], list[list[str]]]:
+    """The audit trail as headers and rows for `center.core.exports`.
+
+    Spreadsheets get the same words as the page; the time stays UTC (named in the header)
+    so rows sort and compare, and the action's code is kept for filtering.
+    """
+    rows = []
+    for e in events:
+        system = e.details.get("system", "")
+        actor = names.get(e.actor_id, "") if e.actor_id else (
+            f"{_('System')} ({system})" if system else _("System"))
+        rows.append([e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), actor,
+                     action_label(e.action),
+                     state(e.from_state) if e.from_state else "",
+                     state(e.to_state) if e.to_state else "",
+                     "; ".join(f"{label}: {value}" for label, value in details(e)),
+                     e.action])
+    return ([_("Time (UTC)"), _("Who"), _("What"), _("From"), _("To"), _("Details"),
+             _("Action code")], rows)

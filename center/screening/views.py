@@ -27,7 +27,7 @@ from wtforms import SelectChoice
 from center.calls.models import Call
 from center.core import clock, money
 from center.core.db import db
-from center.core.exports import csv_response
+from center.core.exports import csv_response, xlsx_response
 from center.core.jobs import enqueue
 from center.core.pagination import paginate
 from center.extensions import limit
@@ -286,24 +286,20 @@ def audit_trail(proposal_id: int):
 def audit_csv(proposal_id: int):
     """The proposal's audit trail as CSV."""
     proposal = db.get_or_404(Proposal, proposal_id)
+    return csv_response(f"proposal-{proposal.id}-audit.csv", *_audit_table(proposal))
+
+
+@bp.route("/<tenant>/screening/proposals/<int:proposal_id>/audit.xlsx")
+@roles(*READERS)
+def audit_xlsx(proposal_id: int):
+    """The proposal's audit trail as an XLSX workbook, the same table as the CSV."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    return xlsx_response(f"proposal-{proposal.id}-audit.xlsx", *_audit_table(proposal))
+
+
+def _audit_table(proposal: Proposal) -> tuple[list[str], list[list[str]]]:
     events = db.session.scalars(services.audit_trail(proposal)).all()
-    names = services.actor_names(events)
-    rows = []
-    for e in events:
-        system = e.details.get("system", "")
-        actor = names.get(e.actor_id, "") if e.actor_id else (
-            f"{_('System')} ({system})" if system else _("System"))
-        rows.append([e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), actor,
-                     trail.action_label(e.action),
-                     trail.state(e.from_state) if e.from_state else "",
-                     trail.state(e.to_state) if e.to_state else "",
-                     "; ".join(f"{label}: {value}" for label, value in trail.details(e)),
-                     e.action])
-    # Spreadsheets get the same words as the page; the time stays UTC (named in the
-    # header) so rows sort and compare, and the action's code is kept for filtering.
-    return csv_response(f"proposal-{proposal.id}-audit.csv",
-                        [_("Time (UTC)"), _("Who"), _("What"), _("From"), _("To"),
-                         _("Details"), _("Action code")], rows)
+    return trail.audit_table(events, services.actor_names(events))
 
 
 # --- bulk decisions for a call -----------------------------------------------------------

@@ -89,7 +89,7 @@ def load_call(app, side, call_id: int) -> Call:  # noqa: ANN001
 
 def new_calls(app, side) -> list[Call]:  # noqa: ANN001
     """Return the calls of ``side`` other than the ones the world starts with."""
-    known = [side.ids.get("call_id", 0), side.ids.get("agreements_call_id", 0)]
+    known = [*side.world_call_ids, side.ids.get("agreements_call_id", 0)]
     with app.app_context(), tenant_scope(side.tenant_id):
         return list(db.session.scalars(select(Call).where(Call.id.not_in(known))))
 

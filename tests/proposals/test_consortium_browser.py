@@ -29,7 +29,7 @@ def test_an_applicant_makes_a_partner_the_lead_and_budgets_per_institute(app, pa
     assert "is the lead institute" in page.locator("#role-error").inner_text()
     page.get_by_label("Role in the consortium").select_option("partner")
     page.get_by_role("button", name="Add to the consortium").click()
-    page.get_by_role("link", name="Make Institute of Botany alpha the lead institute").click()
+    page.get_by_role("link", name="Make lead (Institute of Botany alpha)").click()
     assert page.get_by_text("Institute of Physics alpha stops being the lead").is_visible()
     screenshot(page, "consortium-make-lead")
     page.get_by_role("button", name="Yes, make the change").click()

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 
+import openpyxl
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -67,7 +68,8 @@ def _version(app: Flask, world: World, proposal_id: int) -> int:
 
 
 PAGES = ["/screening/", "/screening/proposals/{pid}", "/screening/proposals/{pid}/audit",
-         "/screening/proposals/{pid}/audit.csv", "/screening/sanctions",
+         "/screening/proposals/{pid}/audit.csv", "/screening/proposals/{pid}/audit.xlsx",
+         "/screening/sanctions",
          "/screening/workflow"]
 
 
@@ -309,6 +311,15 @@ def test_the_audit_csv_defuses_a_name_a_spreadsheet_would_run(app, client, world
     submitted = next(r for r in rows if r["Action code"] == "proposal.submit")
     assert submitted["Who"] == "'=cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+    # The XLSX twin: the same table, the name kept exactly as typed in a string cell.
+    book = client.get(f"/{world.a.slug}/screening/proposals/{pid}/audit.xlsx")
+    assert f"proposal-{pid}-audit.xlsx" in book.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(book.get_data())).active
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0][0] == "Time (UTC)" and len(table) == len(rows) + 1
+    who = next(r[1] for r in table if r[-1] == "proposal.submit")
+    assert who == "=cmd|' /C calc'!A0"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
 def test_the_workflow_page_draws_and_lists_every_transition(client, world, login) -> None:

@@ -4,30 +4,45 @@ walked by every member who must not reach it, with real object ids.
 The outsiders are members of the same center with the right kind of role but the wrong
 object: another applicant, a co-applicant of another proposal, a reviewer of another donor,
 a reviewer who declared a conflict on the proposal, a government official of another
-country. Each must get 403 or 404 on every route that loads world A's objects, and the
-database must be exactly as it was after each refused request. `ROUTES` says what every
-route is; a route missing from it fails the test, so a new view must be thought about.
+country, and a blind reviewer: a reviewer of the proposal's donor, assigned to the proposal
+itself, on a call made double-blind, and a delegate of that donor. Each must get 403 or 404
+on every route that loads world A's objects (but those `ALLOWED` them, or `EXPECTED` to answer
+otherwise), and the database must be exactly as it was after each refused request. Whatever
+page or PDF the blind reviewer does reach, among those routes and their own lists, names none
+of the applicants or their institutes, as in the redaction crawl of
+tests/reviews/test_blind_crawl.py. `ROUTES` says what every route is; a route missing from it
+fails the test, so a new view must be thought about.
 """
 
 from __future__ import annotations
 
+import html
+import io
 import re
 from collections.abc import Iterator
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from center.auth import services as accounts
 from center.auth.models import User
-from center.calls.models import Call
+from center.calls import services as calls
+from center.calls.models import Call, ReviewMode
 from center.core import clock
 from center.core.db import db, tenant_scope
+from center.core.exports import XLSX_MIMETYPE
 from center.proposals import services as proposals
+from center.proposals.models import ProposalStatus
+from center.reviews import funding
 from center.reviews.models import Assignment, AssignmentStatus
 from center.screening.models import ConcurrenceRequest
-from center.tenants.models import Country, Role, Tenant
+from center.tenants.models import Country, Donor, Institute, Role, Tenant
+from tests.reviews.conftest import fill
+from tests.support.states import put_in_state
 from tests.world import PASSWORD, World
 
 #: What a route is, for this walk.
@@ -36,9 +51,12 @@ from tests.world import PASSWORD, World
 #:   center-wide setting); who may call it is the view's role declaration, checked elsewhere.
 #: - "refused": it loads an object named in its URL; every outsider is refused.
 ROUTES: dict[str, str] = {
-    "static": "public", "core.healthz": "public", "tenants.choose": "public",
+    "static": "public", "core.healthz": "public", "core.readyz": "public",
+    # /metrics: a bearer token (METRICS_TOKEN) or loopback; tests/ops/test_metrics.py.
+    "core.metrics": "public", "tenants.choose": "public",
     "dashboard.home": "public", "calls.index": "public", "calls.detail": "public",
     "auth.login": "public", "auth.forgot_password": "public", "auth.register": "public",
+    "auth.choose_language": "public",
     "auth.reset_password": "public", "auth.confirm_registration": "public",
     # An invitation's link is its own credential: bound to the invited address, single use.
     "tenants.join": "public",
@@ -56,8 +74,10 @@ ROUTES: dict[str, str] = {
     "agreements.edit_clause": "own", "agreements.example_pdf": "own", "calls.create": "own",
     "tenants.members": "own", "tenants.institutes": "own", "tenants.donors": "own",
     "tenants.visa_rules": "own", "tenants.new_visa_regime": "own",
+    "tenants.document_language": "own",
     "tenants.load_visa_rules": "own", "tenants.platform_index": "own",
-    "tenants.create_tenant": "own", "core.outbox": "own",
+    "tenants.create_tenant": "own", "core.outbox": "own", "projects.index": "own",
+    "amendments.index": "own", "monitoring.claim_list": "own",
     # Routes that load an object named in the URL.
     **{endpoint: "refused" for endpoint in (
         "agreements.acknowledge", "agreements.batch", "agreements.clause_version",
@@ -83,12 +103,47 @@ ROUTES: dict[str, str] = {
         "tenants.revoke", "tenants.visa_regime", "tenants.delete_visa_regime",
         "proposals.make_lead", "proposals.make_pi", "screening.confirm_institute",
         "screening.merge_institute", "agreements.confirm_split", "reviews.set_due",
+        "projects.show", "projects.report", "projects.report_action", "projects.report_comment",
+        "projects.report_file", "projects.report_download", "projects.tranche",
+        "projects.close", "projects.summary_pdf",
+        "effort.cards", "effort.decide", "amendments.project_changes", "amendments.show",
+        "amendments.download", "amendments.acknowledge", "monitoring.project",
+        "monitoring.record_visit", "monitoring.close_action", "monitoring.hand_over",
+        "monitoring.claim", "exports.call_exports", "exports.call_csv", "exports.call_xlsx",
+        "screening.audit_xlsx",
     )},
 }
 
 #: Routes an outsider may legitimately reach although they name an object: the call's
-#: funding board is shared by the reviewers of every donor of the call.
-ALLOWED = {("reviews.call_funding", "reviewer_other_donor")}
+#: funding board is shared by the reviewers of every donor of the call, and the blind
+#: reviewer of the proposal sees it there too (struck of names, checked below).
+ALLOWED = {("reviews.call_funding", "reviewer_other_donor"),
+           ("reviews.call_funding", "blind_reviewer")}
+#: The world's project is funded by D1; the matrix's conflicted and blind reviewers act for
+#: D1 and are bound to other proposals only, so they read the project's pages as every
+#: reviewer of a funding donor does (a reviewer of D2 is still refused).
+PROJECT_PAGES = {f"projects.{endpoint}" for endpoint in (
+    "show", "report", "report_action", "report_comment", "report_download", "summary_pdf")}
+ALLOWED |= {(endpoint, persona) for endpoint in PROJECT_PAGES
+            for persona in ("conflicted_reviewer", "blind_reviewer")}
+#: A call's exports answer a delegate of any donor that may fund the call, scoped to that
+#: donor: the blind reviewer delegates for the call's donor, so they read its exports, struck
+#: of names (checked below, the XLSX too).
+ALLOWED |= {(f"exports.{endpoint}", "blind_reviewer")
+            for endpoint in ("call_exports", "call_csv", "call_xlsx")}
+
+#: Refusals other than 403/404 that the table expects (the database still unchanged): the
+#: blind reviewer delegates for the call's donor, so an empty commitment is a field error.
+EXPECTED = {("reviews.commit", "blind_reviewer"): {422}}
+
+#: Where the blind reviewer may be, whatever they reach must be struck of these (the world's
+#: applicant and the proposal's institutes, by name and address). A funded project is not
+#: under blind review: its pages name its team to every reviewer of its donors, so they are
+#: not searched for names.
+BLIND_PERSONA = "blind_reviewer"
+NAMED_BY_DESIGN = PROJECT_PAGES
+#: The principal investigator of the proposal the blind reviewer is assigned to.
+BLIND_PI = "Aigerim Nurlanovna"
 
 #: Routes whose refusal is itself recorded (an attempt to use someone else's invitation is
 #: audited): the refused request may redirect to a page saying why and add audit rows only.
@@ -144,6 +199,25 @@ def outsiders(app: Flask, world: World) -> Iterator[dict[str, FlaskClient]]:
                                   reviewer_id=conflicted.id, donor_id=side.donor_ids[0],
                                   status=AssignmentStatus.conflict, assigned_at=clock.now(),
                                   declared_at=clock.now(), conflict_reason="My co-author."))
+        blind = member(BLIND_PERSONA, Role.reviewer, donor_id=side.donor_ids[0])
+        call = db.session.get(Call, side.ids["call_id"])
+        calls.update_call(call, by=db.session.get(User, side.user_ids[Role.officer]),
+                          expected_version=call.version, review_mode=ReviewMode.double_blind)
+        # A delegate of the donor, as the crawl's blind reviewer is: the funding board too.
+        funding.add_delegate(db.session.get(Donor, side.donor_ids[0]), blind,
+                             by=db.session.get(User, side.user_ids[Role.admin]))
+        applicant = db.session.get(User, side.user_ids[Role.applicant])
+        theirs = proposals.start_proposal(call, by=applicant)
+        fill(theirs, applicant, title="Glacier melt and drinking water",
+             abstract="Sampling at the lead institute.", keywords="glaciers",
+             institutes=[db.session.get(Institute, i) for i in side.institute_ids],
+             pi=BLIND_PI, budget={side.donor_ids[0]: 10_000_00})
+        put_in_state(theirs, ProposalStatus.under_review,
+                     by=db.session.get(User, side.user_ids[Role.officer]))
+        db.session.add(Assignment(proposal_id=theirs.id, reviewer_id=blind.id,
+                                  donor_id=side.donor_ids[0], status=AssignmentStatus.accepted,
+                                  assigned_at=clock.now(), declared_at=clock.now(),
+                                  conflict_reason=""))
         asked = db.session.get(ConcurrenceRequest, side.ids["concurrence_request_id"])
         member("official_other_country", Role.concurrence,
                country_code=next(c for c in _partner_countries() if c != asked.country_code))
@@ -188,6 +262,7 @@ def test_outsiders_reach_no_object_of_another_member(app: Flask, world: World,
     side = world.a
     refused = []
     checked = 0
+    blind_pages = {}
     for rule in _rules(app):
         if ROUTES.get(rule.endpoint) != "refused":
             continue
@@ -195,6 +270,9 @@ def test_outsiders_reach_no_object_of_another_member(app: Flask, world: World,
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for persona, client in outsiders.items():
                 if (rule.endpoint, persona) in ALLOWED:
+                    if persona == BLIND_PERSONA and method == "GET" \
+                            and rule.endpoint not in NAMED_BY_DESIGN:
+                        blind_pages[path] = client.get(path)
                     continue
                 with app.app_context(), tenant_scope(side.tenant_id):
                     before = _fingerprint()
@@ -208,8 +286,76 @@ def test_outsiders_reach_no_object_of_another_member(app: Flask, world: World,
                 if rule.endpoint in AUDITED_REFUSALS and response.status_code in (302, 403) \
                         and set(changed) <= {"audit_events"}:
                     continue
-                if response.status_code not in (403, 404) or after != before:
+                expected = EXPECTED.get((rule.endpoint, persona), {403, 404})
+                if response.status_code not in expected or after != before:
                     refused.append((method, rule.rule, persona, response.status_code, changed))
+                    if persona == BLIND_PERSONA and response.status_code == 200:
+                        blind_pages[path] = response
     assert refused == [], "reached by an outsider (method, rule, who, status, tables changed):\n" \
         + "\n".join(map(str, refused))
     assert checked > 200
+    assert {p for p, r in blind_pages.items() if r.status_code == 200} >= {
+        f"/{side.slug}/reviews/calls/{side.ids['call_id']}/funding"}
+    assert _blind_leaks(app, world, blind_pages) == {}
+
+
+def test_the_blind_reviewer_reads_no_applicant_name_on_their_own_pages(
+        app: Flask, world: World, outsiders) -> None:
+    """Their lists and dashboards (the "own" routes) and every page of their own assignment
+    on the double-blind proposal X (its review, declaration and PDF) answer, struck of names
+    like the pages of the crawl."""
+    side, client = world.a, outsiders[BLIND_PERSONA]
+    with app.app_context(), tenant_scope(side.tenant_id):
+        mine = db.session.scalar(select(Assignment.id).join(User, User.id == Assignment.reviewer_id)
+                                 .where(User.email == f"{BLIND_PERSONA}@{side.slug}.example"))
+    ids = {**side.ids, "assignment_id": mine}
+    pages = {}
+    for rule in _rules(app):
+        kind = ROUTES.get(rule.endpoint)
+        if "GET" not in rule.methods or not (
+                kind == "own" or (kind == "refused" and "assignment_id" in rule.arguments)):
+            continue
+        path = _fill(rule, ids).replace("<tenant>", side.slug)
+        pages[path] = client.get(path)
+    reached = {p for p, r in pages.items() if r.status_code == 200}
+    base = f"/{side.slug}/reviews/assignments/{mine}"
+    assert {f"/{side.slug}/reviews/", f"/{side.slug}/dashboard", base,
+            f"{base}/proposal.pdf"} <= reached
+    # The pages carry the proposal, struck of names: the walk read real content.
+    assert "Partner 1" in _page_text(pages[base])
+    assert "Glacier melt" in _page_text(pages[f"{base}/proposal.pdf"])
+    assert _blind_leaks(app, world, pages) == {}
+
+
+def _blind_leaks(app: Flask, world: World, pages: dict) -> dict[str, list[str]]:
+    """Names of the world's applicant and of the proposal's institutes on the pages (HTML or
+    PDF) answered 200. The reviewer's own profile offers every institute of the center to pick
+    theirs from, tied to no proposal: there only people count (as in the crawl)."""
+    side = world.a
+    with app.app_context(), tenant_scope(side.tenant_id):
+        applicant = db.session.get(User, side.user_ids[Role.applicant])
+        people = [applicant.name, applicant.email, f"colleague@{side.slug}.example", BLIND_PI,
+                  "Nurlanovna", "aigerim@lab.example"]
+        institutes = [db.session.get(Institute, i).name for i in side.institute_ids]
+    profile = f"/{side.slug}/reviews/profile"
+    leaks = {}
+    for path, response in pages.items():
+        if response.status_code != 200:
+            continue
+        text = _page_text(response).casefold()
+        names = people + ([] if path == profile else institutes)
+        found = [n for n in names if re.search(rf"(?<!\w){re.escape(n.casefold())}(?!\w)", text)]
+        if found:
+            leaks[path] = found
+    return leaks
+
+
+def _page_text(response) -> str:  # noqa: ANN001
+    if response.mimetype == XLSX_MIMETYPE:
+        book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        return " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                        for cell in row if cell is not None)
+    if response.mimetype == "application/pdf":
+        pages = PdfReader(io.BytesIO(response.data)).pages
+        return " ".join(" ".join(page.extract_text() for page in pages).split())
+    return html.unescape(response.get_data(as_text=True))

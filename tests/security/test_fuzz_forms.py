@@ -94,6 +94,13 @@ def test_hostile_values_never_break_a_form(app: Flask, world: World, login,
     fields = sorted(parser.names - {"csrf_token"})
     assert fields, f"no form fields on {path}"
 
+    fuzz_post(app, world, client, path, fields)
+
+
+def fuzz_post(app: Flask, world: World, client, path: str, fields: list[str]) -> None:  # noqa: ANN001
+    """Post hostile values in ``fields`` to ``path``: never a server error, and a refused
+    post (a 4xx, or a page with a field message) changes nothing."""
+
     @settings(max_examples=12, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(values=st.fixed_dictionaries({f: HOSTILE for f in fields}))
