@@ -11,6 +11,10 @@ Some clauses carry numbers as well as words (`SETTINGS`): the payment schedule, 
 and insurance cover, the default allocation of foreground IP. They are versioned with the
 clause, so an agreement records exactly which terms it was issued under.
 
+The default titles, bodies and tranche conditions are messages of the catalogues: a document
+written in Russian or Korean prints them translated (`center.agreements.services`), while a
+version the center saved is printed as its administrator typed it.
+
 This module is pure: no database, no Flask.
 """
 
@@ -49,22 +53,22 @@ def part_of(key: str) -> int:
     return 2 if CLAUSE_KEYS.index(key) >= CLAUSE_KEYS.index(PART_TWO_FROM) else 1
 
 DEFAULT_TITLES: dict[str, str] = {
-    "parties": "Parties",
-    "summary": "Project",
-    "budget": "Budget and payment schedule",
-    "ip": "Intellectual property",
-    "travel": "Visa support and travel",
-    "reporting": "Reporting",
-    "publication": "Publication",
-    "taxes": "Taxes and customs exemptions",
-    "confidentiality": "Confidentiality",
-    "termination": "Suspension and termination",
-    "disputes": "Settlement of disputes",
-    "signatures": "Entry into force and signatures",
+    "parties": N_("Parties"),
+    "summary": N_("Project"),
+    "budget": N_("Budget and payment schedule"),
+    "ip": N_("Intellectual property"),
+    "travel": N_("Visa support and travel"),
+    "reporting": N_("Reporting"),
+    "publication": N_("Publication"),
+    "taxes": N_("Taxes and customs exemptions"),
+    "confidentiality": N_("Confidentiality"),
+    "termination": N_("Suspension and termination"),
+    "disputes": N_("Settlement of disputes"),
+    "signatures": N_("Entry into force and signatures"),
 }
 
 DEFAULT_BODIES: dict[str, str] = {
-    "parties": (
+    "parties": N_(
         "This Agreement is made between {center} (the “Center”); {lead_institute} (the "
         "“Lead Institute”), acting for itself and for the other institutes of the consortium "
         "named below (together with the Lead Institute, the “Institutes”); and {donors} "
@@ -72,7 +76,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "The Lead Institute represents the Institutes towards the Center and the Donors. It "
         "receives the funds and passes to each Institute its share of the budget."
     ),
-    "summary": (
+    "summary": N_(
         "The Institutes shall carry out the project “{project_title}” ({acronym}), selected "
         "under the call “{call_title}”, as described in the proposal approved by the Center, "
         "over {duration_months} months from the date on which the Center countersigns this "
@@ -80,7 +84,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "The principal investigator is {principal_investigator}. The approved proposal forms "
         "part of this Agreement; where the two differ, this Agreement prevails."
     ),
-    "budget": (
+    "budget": N_(
         "The Donors fund the project up to {total_budget} in total, each up to the amount "
         "shown against its name below. Amounts are in {currency}.\n\n"
         "The Center pays each Donor’s contribution to the Lead Institute in tranches, on the "
@@ -89,7 +93,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "prior approval; a larger change needs the Center’s written consent. Funds not spent "
         "at the end of the project are returned to the Center."
     ),
-    "ip": (
+    "ip": N_(
         "Background intellectual property remains with the party that brings it into the "
         "project. The background listed below is made available to the other Institutes, "
         "royalty-free, for the purpose of the project only.\n\n"
@@ -98,7 +102,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "Each Donor receives a non-exclusive, royalty-free licence to use the foreground for "
         "non-commercial research."
     ),
-    "travel": (
+    "travel": N_(
         "The Center supports the visa applications of the travellers listed in Annex B and "
         "issues an invitation letter for each trip marked there as needing one. Travel is "
         "booked in economy class by the most direct route.\n\n"
@@ -108,7 +112,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "{insurance_cover} for the whole trip; its cost is an eligible travel expense. A "
         "trip not listed in Annex B needs the Center’s prior written approval."
     ),
-    "reporting": (
+    "reporting": N_(
         "The Lead Institute submits to the Center:\n"
         "- an interim scientific and financial report by the end of month "
         "{interim_report_month} of the project;\n"
@@ -119,7 +123,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "The Center forwards the reports to the Donors. A tranche tied to a report is paid "
         "only once the Center has approved that report."
     ),
-    "publication": (
+    "publication": N_(
         "The Institutes are encouraged to publish the results of the project. Publications "
         "acknowledge the support of the {center} and of the Donors, and cite the reference "
         "{agreement_ref}.\n\n"
@@ -127,7 +131,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "advance, so that foreground intellectual property can be protected first. The "
         "publication policy of the proposal applies: {publication_policy}"
     ),
-    "taxes": (
+    "taxes": N_(
         "The funds, equipment and materials provided under this Agreement are exempt from "
         "taxes, customs duties and other charges in the countries of the Institutes, under "
         "the instruments establishing the Center. The Institutes obtain these exemptions "
@@ -136,7 +140,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "Equipment imported for the project stays registered with the Center until the end "
         "of the project, when title passes to the Institute that uses it."
     ),
-    "confidentiality": (
+    "confidentiality": N_(
         "Each party keeps confidential the information marked as confidential that it "
         "receives from another party in the course of the project, uses it only for the "
         "project and discloses it only to those of its staff who need it.\n\n"
@@ -144,7 +148,7 @@ DEFAULT_BODIES: dict[str, str] = {
         "information that is public, that the receiving party already knew, or that the law "
         "requires it to disclose."
     ),
-    "termination": (
+    "termination": N_(
         "The Center may suspend payments or terminate this Agreement by written notice:\n"
         "- if an Institute materially breaches this Agreement and does not remedy the breach "
         "within 30 days of a notice;\n"
@@ -154,14 +158,14 @@ DEFAULT_BODIES: dict[str, str] = {
         "the funds not spent or committed before the notice. The articles on intellectual "
         "property, publication and confidentiality survive termination."
     ),
-    "disputes": (
+    "disputes": N_(
         "The parties try to settle amicably, within 60 days, any dispute arising from this "
         "Agreement. A dispute not so settled is finally resolved by arbitration under the "
         "UNCITRAL Arbitration Rules, by a sole arbitrator, in English.\n\n"
         "Nothing in this Agreement waives the privileges and immunities of the Center or of "
         "any Donor."
     ),
-    "signatures": (
+    "signatures": N_(
         "This Agreement takes effect on the date on which the Center countersigns it. It is "
         "executed electronically: each party acknowledges the exact document it received, "
         "identified by its SHA-256 fingerprint, and the Center keeps these acknowledgements "
@@ -172,9 +176,9 @@ DEFAULT_BODIES: dict[str, str] = {
 #: Default numeric terms of the clauses that have them; amounts in minor units.
 DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
     "budget": {"tranches": [
-        {"percent": 40, "condition": "On countersignature of this Agreement"},
-        {"percent": 40, "condition": "On approval of the interim report"},
-        {"percent": 20, "condition": "On approval of the final report"},
+        {"percent": 40, "condition": N_("On countersignature of this Agreement")},
+        {"percent": 40, "condition": N_("On approval of the interim report")},
+        {"percent": 20, "condition": N_("On approval of the final report")},
     ]},
     "travel": {"per_diem": 150_00, "insurance_cover": 30_000_00},
     "ip": {"default_foreground": "joint"},
@@ -220,10 +224,14 @@ class ClauseSyntaxError(ValueError):
     """A clause body or its terms cannot be used; the message is for the administrator."""
 
 
+def names_in(body: str) -> list[str]:
+    """Return the ``{names}`` in ``body``, once each, in order of appearance."""
+    return list(dict.fromkeys(m.group(1) for m in _TOKEN.finditer(body) if m.group(1)))
+
+
 def unknown_placeholders(body: str) -> list[str]:
     """Return the ``{names}`` in ``body`` that are not placeholders, in order of appearance."""
-    names = [m.group(1) for m in _TOKEN.finditer(body) if m.group(1)]
-    return list(dict.fromkeys(n for n in names if n not in PLACEHOLDERS))
+    return [n for n in names_in(body) if n not in PLACEHOLDERS]
 
 
 def check_body(body: str) -> None:

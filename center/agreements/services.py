@@ -92,10 +92,27 @@ class Clause:
     body: str
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_default(self) -> bool:
+        """The code's wording, which the catalogues translate (a saved one is printed as typed)."""
+        return self.number == DEFAULT_NUMBER
+
+    def wording(self) -> tuple[str, str]:
+        """The title and body as a document in the locale in force prints them."""
+        if self.is_default:
+            return str(_(self.title)), str(_(self.body))
+        return self.title, self.body
+
+
+#: The number of the code's default wording of a clause; saved versions count from 1.
+DEFAULT_NUMBER = 0
+#: The number of a wording being previewed before it is saved: printed as typed.
+UNSAVED_NUMBER = -1
+
 
 def default_clause(key: str) -> Clause:
-    return Clause(key, 0, clause_lib.DEFAULT_TITLES[key], clause_lib.DEFAULT_BODIES[key],
-                  dict(clause_lib.DEFAULT_SETTINGS.get(key, {})))
+    return Clause(key, DEFAULT_NUMBER, clause_lib.DEFAULT_TITLES[key],
+                  clause_lib.DEFAULT_BODIES[key], dict(clause_lib.DEFAULT_SETTINGS.get(key, {})))
 
 
 def current_clauses() -> dict[str, Clause]:
@@ -292,6 +309,25 @@ def payment_schedule(donors: Sequence[dict[str, Any]], tranches: Sequence[dict[s
     return schedule
 
 
+def _written_clause(key: str, clause: Clause, values: dict[str, str],
+                    english_values: dict[str, str] | None) -> dict[str, Any]:
+    """One article as the renderer prints it, in the language in force.
+
+    The code's default wording is a message of the catalogues, so a Russian or Korean
+    document prints it translated, and a bilingual one adds the English (``english``: its
+    title and blocks). A version the center saved is its administrator's own text and is
+    printed as typed, in whatever language it was written.
+    """
+    title, body = clause.wording()
+    written = {"key": key, "title": title, "english": None,
+               "blocks": [b.as_dict() for b in clause_lib.fill(body, values)]}
+    if clause.is_default and english_values is not None and title != clause.title:
+        written["english"] = {
+            "title": clause.title,
+            "blocks": [b.as_dict() for b in clause_lib.fill(clause.body, english_values)]}
+    return written
+
+
 def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: str,
              version: int, generated_on: str) -> dict[str, Any]:
     """Return the renderer's context: the facts, the clauses filled in, the tables computed."""
@@ -304,30 +340,46 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
     project = facts["project"]
     duration = int(project["duration_months"])
     foreground = facts["ip"]["foreground"] or settings["ip"]["default_foreground"]
-    foreground_text = (_(clause_lib.FOREGROUND_WORDING[foreground])
-                       if foreground in clause_lib.FOREGROUND_WORDING else foreground)
     total = sum(d["amount"] for d in donors)
-    language = facts.get("document", pdf.ENGLISH)["locale"]
+    document = facts.get("document", pdf.ENGLISH)
+    language = document["locale"]
 
-    def fmt(minor: int) -> str:
-        return pdf.format_amount(minor, currency, language)
+    def clause_values(language: str) -> dict[str, str]:
+        """What the clauses' placeholders stand for, written in ``language`` (the locale in
+        force must be that language: the wording of the IP allocation is a message)."""
+        foreground_text = (_(clause_lib.FOREGROUND_WORDING[foreground])
+                           if foreground in clause_lib.FOREGROUND_WORDING else foreground)
 
-    values = {
-        "center": facts["center"]["name"], "center_short": facts["center"]["short_name"],
-        "agreement_ref": reference, "project_title": project["title"],
-        "acronym": project["acronym"] or project["title"], "call_title": project["call"],
-        "lead_institute": project["lead_institute"],
-        "institutes": "; ".join(i["name"] for i in facts["institutes"]),
-        "donors": "; ".join(d["name"] for d in donors) or _("the donors"),
-        "principal_investigator": project["principal_investigator"],
-        "duration_months": str(duration), "total_budget": fmt(total), "currency": currency,
-        "interim_report_month": str(max(1, math.ceil(duration / 2))),
-        "final_report_month": str(duration),
-        "per_diem": fmt(travel["per_diem"]), "insurance_cover": fmt(travel["insurance_cover"]),
-        "foreground_ip": foreground_text,
-        "foreground_ip_terms": facts["ip"]["terms"].strip(),
-        "publication_policy": facts["publication_policy"].strip() or _("none stated."),
-    }
+        def money(minor: int) -> str:
+            return pdf.format_amount(minor, currency, language)
+
+        return {
+            "center": facts["center"]["name"], "center_short": facts["center"]["short_name"],
+            "agreement_ref": reference, "project_title": project["title"],
+            "acronym": project["acronym"] or project["title"], "call_title": project["call"],
+            "lead_institute": project["lead_institute"],
+            "institutes": "; ".join(i["name"] for i in facts["institutes"]),
+            "donors": "; ".join(d["name"] for d in donors) or _("the donors"),
+            "principal_investigator": project["principal_investigator"],
+            "duration_months": str(duration), "total_budget": money(total),
+            "currency": currency,
+            "interim_report_month": str(max(1, math.ceil(duration / 2))),
+            "final_report_month": str(duration),
+            "per_diem": money(travel["per_diem"]),
+            "insurance_cover": money(travel["insurance_cover"]),
+            "foreground_ip": foreground_text,
+            "foreground_ip_terms": facts["ip"]["terms"].strip(),
+            "publication_policy": facts["publication_policy"].strip() or _("none stated."),
+        }
+
+    values = clause_values(language)
+    foreground_text = values["foreground_ip"]
+    # A bilingual document prints the code's default wording in English under the legal
+    # language's; a center's own wording is printed once, as its administrator typed it.
+    english_values: dict[str, str] | None = None
+    if document.get("bilingual") and language != "en":
+        with force_locale("en"):
+            english_values = clause_values("en")
     by_category: dict[str, dict[int, int]] = {}
     for line in facts["lines"]:
         row = by_category.setdefault(line["category"], {})
@@ -357,8 +409,7 @@ def assemble(facts: dict[str, Any], clauses: dict[str, Clause], *, reference: st
         },
         "schedule": [{**t, "amounts": [t["amounts"].get(str(d), 0) for d in donor_ids]}
                      for t in schedule],
-        "clauses": [{"key": key, "title": clause.title,
-                     "blocks": [b.as_dict() for b in clause_lib.fill(clause.body, values)]}
+        "clauses": [_written_clause(key, clause, values, english_values)
                     for key, clause in clauses.items()],
         "signatories": signatories,
         "travel_terms": {"per_diem": travel["per_diem"],

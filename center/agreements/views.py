@@ -441,7 +441,9 @@ def edit_clause():
     currency = g.tenant.currency
     if request.method == "GET" and not form.restored:
         source = services.default_clause(key) if request.args.get("default") else current
-        form.title.data, form.body.data = source.title, source.body
+        # The code's wording is offered in the center's legal language, the one it prints in.
+        with force_locale(g.tenant.legal_language or "en"):
+            form.title.data, form.body.data = source.wording()
         form.load_settings(source.settings or current.settings, currency)
         form.base_number.data = str(current.number)
     preview = None
@@ -493,7 +495,7 @@ def _checked_settings(form: Any, key: str, currency: str) -> dict[str, Any] | No
 def _preview(key: str, title: str, body: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The clause filled in with the example project, as the agreement would say it."""
     clauses = services.current_clauses()
-    clauses[key] = services.Clause(key, 0, title, body,
+    clauses[key] = services.Clause(key, services.UNSAVED_NUMBER, title, body,
                                    {**clause_lib.DEFAULT_SETTINGS.get(key, {}), **settings})
     facts = example_facts(center_name=g.tenant.name, short_name=g.tenant.short_name,
                           currency=g.tenant.currency)
@@ -509,7 +511,7 @@ def clause_version(clause_id: int):
     """Show an older (or the current) stored version of a clause."""
     version = db.get_or_404(ClauseTemplate, clause_id)
     return render_template("agreements/clause_version.html", version=version,
-                           title=clause_lib.DEFAULT_TITLES[version.key])
+                           title=_(clause_lib.DEFAULT_TITLES[version.key]))
 
 
 @bp.route("/<tenant>/admin/agreement-clauses/example.pdf")

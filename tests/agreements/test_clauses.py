@@ -6,6 +6,7 @@ import pytest
 
 from center.agreements import clauses, services
 from center.agreements.models import ClauseTemplate
+from center.agreements.pdf import translations
 from center.core.db import db
 from tests.agreements.conftest import Scene
 
@@ -14,6 +15,30 @@ def test_every_clause_has_a_default_that_uses_only_known_placeholders() -> None:
     assert set(clauses.DEFAULT_BODIES) == set(clauses.CLAUSE_KEYS) == set(clauses.DEFAULT_TITLES)
     for body in clauses.DEFAULT_BODIES.values():
         clauses.check_body(body)
+
+
+def _shape(body: str) -> list[tuple[bool, int]]:
+    """A body's paragraphs and lists, as (has text, number of items) per block."""
+    return [(bool(block.text), len(block.items)) for block in clauses.fill(body, {})]
+
+
+@pytest.mark.parametrize("language", ["ko", "ru"])
+def test_every_default_clause_is_translated_with_its_placeholders_and_its_shape(
+        language: str) -> None:
+    """A Russian or Korean document prints the default wording from the catalogue, and a
+    bilingual one pairs it with the English paragraph by paragraph: each translation must
+    exist, use the same placeholders and have the same paragraphs and list items."""
+    catalogue = translations(language)
+    for key in clauses.CLAUSE_KEYS:
+        title, body = clauses.DEFAULT_TITLES[key], clauses.DEFAULT_BODIES[key]
+        assert catalogue.gettext(title) != title, (language, key)
+        translated = catalogue.gettext(body)
+        assert translated != body, (language, key)
+        clauses.check_body(translated)
+        assert sorted(clauses.names_in(translated)) == sorted(clauses.names_in(body)), key
+        assert _shape(translated) == _shape(body), (language, key)
+    for tranche in clauses.DEFAULT_SETTINGS["budget"]["tranches"]:
+        assert catalogue.gettext(tranche["condition"]) != tranche["condition"]
 
 
 def test_fill_replaces_placeholders_with_plain_text_and_splits_paragraphs_and_lists() -> None:

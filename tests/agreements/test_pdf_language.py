@@ -2,8 +2,9 @@
 
 A center in Russia or Korea issues its agreements in Russian or Korean, or bilingual with
 English beside it for consulates and ministries; whoever clicks, and in whatever language
-they read the portal, the document is the same. The clause wording is the center's own text
-(here the English defaults) and is printed as stored; the fixed text around it is not.
+they read the portal, the document is the same. The code's default clause wording is
+translated like the fixed text around it; a wording the center saved is its own text and is
+printed as stored.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ ENGLISH_AGREEMENT = (
     "Approved trips", "Citizenship", "Name and title", "Signature", "Page 1 of", "Part I ·",
     "generated on", "version 1", "Tranche", "Category", "Party", "Role", "Duration",
     "Restrictions", "Foreground IP", "Dates", "Purpose", "Visa:",
+    # the default clauses' wording and the default payment conditions
+    "Budget and payment schedule", "This Agreement is made between", "The Donors fund",
+    "royalty-free", "UNCITRAL Arbitration Rules", "On countersignature", "On approval of",
 )
 #: Fixed English of the invitation letter.
 ENGLISH_LETTER = (
@@ -79,7 +83,10 @@ def test_a_russian_center_issues_its_agreement_and_letter_in_russian(scene: Scen
     text, letter = _issue(scene, "ru", reader_language="ko")
     assert _left(ENGLISH_AGREEMENT, text) == []
     assert [label for label in RUSSIAN if label not in text] == []
-    assert "Статья 3 Budget and payment schedule" in text  # the center's own clause title
+    # The default clauses and payment conditions are written in Russian too.
+    assert "Статья 3 Бюджет и график платежей" in text
+    assert "Доноры финансируют проект в общей сумме не более" in text
+    assert "При подписании настоящего Соглашения Центром" in text
     assert "Казахстан" in text and "Армения" in text  # countries in Russian too
     # The figures are the committed ones, written the Russian way.
     squeezed = _squeezed(text)
@@ -98,6 +105,7 @@ def test_a_korean_center_issues_its_agreement_in_korean(scene: Scene) -> None:
     assert _left(ENGLISH_AGREEMENT, text) == []
     assert [label for label in KOREAN if label not in text] == []
     assert "2027년" in text
+    assert "제3조 예산 및 지급 일정" in text and "연구책임자는" in text
     for amount in ("€60,000.00", "€40,000.00", "€100,000.00", "€24,000.00"):
         assert amount in text, amount  # Korean writes euros as English does
     assert _left(ENGLISH_LETTER, letter) == []
@@ -116,6 +124,28 @@ def test_a_bilingual_agreement_and_letter_carry_both_languages(scene: Scene) -> 
     # The English copy of a sentence writes its dates and amounts in English.
     assert "€150.00" in letter and "3 May 2027" in letter
     assert "Стр. 1 из" in text and "Page 1 of" not in text  # one footer, the legal language
+    # Each default clause in Russian with its English under it, the English with English
+    # figures: the budget clause states the committed total both ways.
+    squeezed = _squeezed(text)
+    for russian, english in (("Бюджет и график платежей", "Budget and payment schedule"),
+                             ("Доноры финансируют проект", "The Donors fund the project"),
+                             ("Арбитражным регламентом ЮНСИТРАЛ", "UNCITRAL Arbitration Rules")):
+        assert _squeezed(russian) in squeezed and _squeezed(english) in squeezed, english
+    assert _squeezed("up to €100,000.00 in total") in squeezed
+    assert _squeezed(format_currency(Decimal(100_000), "EUR", locale="ru_RU")) in squeezed
+
+
+def test_a_clause_the_center_saved_is_printed_as_typed_among_translated_defaults(
+        scene: Scene) -> None:
+    services.save_clause("taxes", by=scene.admin, title="Налоги (редакция центра)",
+                         body="Текст центра о налогах для {acronym}.", settings={},
+                         expected_number=0)
+    text, _letter = _issue(scene, "ru", bilingual=True)
+    assert "Налоги (редакция центра)" in text
+    assert "Текст центра о налогах для GLACIER." in text
+    assert "Taxes and customs exemptions" not in text  # a saved wording has no English copy
+    assert "Освобождение от налогов" not in text
+    assert "Разрешение споров" in text and "Settlement of disputes" in text  # defaults still
 
 
 @pytest.mark.parametrize("reader_language", ["en", "ko"])

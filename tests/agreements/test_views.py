@@ -226,6 +226,20 @@ def test_the_administrator_saves_a_clause_as_a_new_version(stage: Stage, login) 
         assert services.current_clauses()["travel"].number == 1
 
 
+def test_the_editor_offers_the_default_wording_in_the_centers_legal_language(
+        stage: Stage, login) -> None:
+    with stage.scene() as scene:
+        scene.tenant.legal_language = "ru"
+    admin = login(stage.world.a.emails[Role.admin])
+    page = admin.get(f"{A}/admin/agreement-clauses/edit?key=budget").get_data(as_text=True)
+    assert "Доноры финансируют проект в общей сумме не более {total_budget}" in page
+    assert 'value="Бюджет и график платежей"' in page
+    assert "The Donors fund the project" not in page
+    listing = admin.get(f"{A}/admin/agreement-clauses").get_data(as_text=True)
+    # The list names the defaults in the reader's language (English here).
+    assert "Budget and payment schedule" in listing
+
+
 @pytest.mark.parametrize("key,field,value,message", [
     ("summary", "body", "Hello {nonsense}", "Unknown placeholder: {nonsense}"),
     ("budget", "tranches", "50 | First\n40 | Second", "add up to 90%"),
