@@ -42,19 +42,22 @@ APP_ROLE = "center_app"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist on PostgreSQL, give each worker a database of its own (``test_gw0``
-    ... beside ``test``, created once), since every test empties the tables of its database.
-    A plain run (CI's) uses ``DATABASE_URL`` as it is."""
+    ... beside ``test``, created once), since every test empties the tables of its database;
+    a plain run uses ``DATABASE_URL``'s database. Either way its commits do not wait for the
+    disk (``synchronous_commit = off``, a setting of that database only)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = os.environ.get("DATABASE_URL", "")
-    if not worker or not _is_postgres(url):
+    if not _is_postgres(url):
         return
     base = make_url(url)
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{worker}" if worker else base.database
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
                        {"name": name}) is None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash: commits need not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     engine.dispose()
     os.environ["DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
 
@@ -154,7 +157,10 @@ def _empty_tables(app: Flask, tmp_root: Path) -> None:
 
     On PostgreSQL this runs as the superuser with ``session_replication_role = replica``,
     which deliberately skips the audit trail's append-only trigger (and row-level security
-    does not bind a superuser); the portal's own role can do neither."""
+    does not bind a superuser); the portal's own role can do neither. It also restarts every
+    sequence, so that each test's world has the same ids on PostgreSQL as on SQLite (which
+    reuses them once the rows are gone): the world's agreement PDFs, memoised by their exact
+    content (ids included), are then rendered once per run, not once per test."""
     with app.app_context():
         db.session.remove()
     engine = admin_engine(tmp_root)
@@ -163,6 +169,10 @@ def _empty_tables(app: Flask, tmp_root: Path) -> None:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                              "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                              "WHERE c.relkind = 'S' AND n.nspname = 'public'"))
 
 
 @pytest.fixture(scope="session")
