@@ -23,12 +23,15 @@ from center.core.mail import deliver_pending
 from center.dedup import evaluation
 from center.dedup import services as dedup
 from center.extensions import current_storage
+from center.tenants import ror
+from center.tenants import services as tenants_services
+from center.tenants.forms import split_codes
 from center.tenants.models import Tenant
 
 
 def register_cli(app: Flask) -> None:
     for command in (seed_demo, create_admin, deliver_mail, worker, scheduler, dedup_eval,
-                    import_projects, export_tenant, import_tenant):
+                    import_projects, import_ror, export_tenant, import_tenant):
         app.cli.add_command(command)
 
 
@@ -171,6 +174,37 @@ def import_projects(csv_file, slug: str) -> None:  # noqa: ANN001
                           ", %(num)d overlaps with proposals recorded.", result.matches))
     if result.errors and not (result.created or result.updated):
         raise SystemExit(1)
+
+
+@click.command("import-ror")
+@click.argument("dump", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", "slug", required=True, help="Address name of the center.")
+@click.option("--countries", default=None,
+              help="ISO codes separated by spaces (default: the center's partner countries; "
+                   "'all' for every country).")
+def import_ror(dump: Path, slug: str, countries: str | None) -> None:
+    """Import institutes from a ROR data dump (the zip, or its .json)."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.ClickException(f"No center has the address name {slug!r}.")
+    with tenant_scope(tenant.id):
+        if countries is None:
+            wanted = {c.code for c in tenants_services.partner_countries()}
+        else:
+            wanted = set() if countries.strip().lower() == "all" else set(
+                split_codes(countries))
+        try:
+            records = ror.read_dump(dump.read_bytes())
+        except ror.DumpError as exc:
+            raise click.ClickException(str(exc)) from exc
+        result = ror.import_records(records, countries=wanted, by=None)
+        db.session.commit()
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    click.echo(_("%(created)d added, %(linked)d given their ROR id, %(completed)d completed, "
+                 "%(unchanged)d unchanged, %(skipped)d skipped.", created=result.created,
+                 linked=result.linked, completed=result.completed,
+                 unchanged=result.unchanged, skipped=result.skipped))
 
 
 @click.command("export-tenant")

@@ -9,6 +9,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, Selec
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from center.auth.passwords import is_common_password
+from center.core.fields import OrcidField
 from center.core.forms import Form
 
 
@@ -76,6 +77,8 @@ LANGUAGES = [SelectChoice("", _l("As my browser asks")), SelectChoice("en", "Eng
 
 class AccountForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    orcid = OrcidField(_l("ORCID iD"), description=_l(
+        "If you have one. Conflict-of-interest checks use it to find you in proposals' teams."))
     locale = SelectField(_l("Interface language"), choices=LANGUAGES)
     timezone = SelectField(_l("Show times in"))
 

@@ -24,6 +24,9 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: The person's ORCID iD in canonical form, if given: conflict checks find them by it
+    #: in any proposal's team, whatever name or e-mail the team gives.
+    orcid: Mapped[str] = mapped_column(String(19), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

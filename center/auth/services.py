@@ -303,8 +303,13 @@ def disable_account(user: User, *, by: User) -> None:
     sessions.audit_account_event("user.disabled", user, actor=by)
 
 
-def update_account(user: User, *, name: str, locale: str | None, timezone: str | None) -> None:
-    """Change a user's name, interface language and time zone."""
+def update_account(user: User, *, name: str, locale: str | None, timezone: str | None,
+                   orcid: str | None = None) -> None:
+    """Change a user's name, interface language, time zone and ORCID iD (canonical, or
+    "" for none; None leaves it)."""
     user.name = name.strip()
     user.locale = locale or None
     user.timezone = timezone or None
+    if orcid is not None and orcid != user.orcid:
+        user.orcid = orcid
+        sessions.audit_account_event("user.orcid_changed", user, actor=user, orcid=orcid or None)

@@ -239,7 +239,7 @@ def account():
         if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))]
     if form.validate_on_submit():
         services.update_account(current_user, name=form.name.data, locale=form.locale.data,
-                                timezone=form.timezone.data)
+                                timezone=form.timezone.data, orcid=form.orcid.data)
         db.session.commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.account"))

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import g
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import StopValidation
 
-from center.core import money
+from center.core import identifiers, money
 
 
 def tenant_currency() -> str:
@@ -73,3 +74,44 @@ class MoneyField(StringField):
         if self.raw_data:
             return str(self.raw_data[0])
         return "" if self.data is None else money.amount_text(self.data, self.currency)
+
+
+class IdentifierField(StringField):
+    """An optional research identifier (`center.core.identifiers`): ``.data`` is its canonical
+    form, or "" when left blank. A typed value that is not one stays in the input with the
+    reason next to it."""
+
+    def __init__(self, label: Any = None, validators: Any = None, *,
+                 parse: Callable[[str], str], **kwargs: Any) -> None:
+        render_kw = {"autocomplete": "off", "spellcheck": "false",
+                     **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self._parse = parse
+        self._typed = ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self._typed = str(valuelist[0]).strip() if valuelist else ""
+        self.data = self._typed
+
+    def pre_validate(self, form: Any) -> None:
+        if not self._typed:
+            self.data = self.data or ""
+            return
+        try:
+            self.data = self._parse(self._typed)
+        except identifiers.InvalidIdentifier as exc:
+            self.data = self._typed
+            raise StopValidation(str(exc)) from exc
+
+
+def OrcidField(label: Any = None, validators: Any = None, **kwargs: Any) -> IdentifierField:  # noqa: N802
+    return IdentifierField(label, validators, parse=identifiers.parse_orcid,
+                           render_kw={"placeholder": "0000-0000-0000-0000"}, **kwargs)
+
+
+def RorField(label: Any = None, validators: Any = None, **kwargs: Any) -> IdentifierField:  # noqa: N802
+    kwargs.setdefault("description", _l(
+        "Its Research Organization Registry id, if it has one: it tells this institute apart "
+        "from any of a similar name."))
+    return IdentifierField(label, validators, parse=identifiers.parse_ror,
+                           render_kw={"placeholder": "0xxxxxx00"}, **kwargs)

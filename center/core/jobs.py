@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import gettext
 from redis import Redis
 from redis.exceptions import RedisError
@@ -167,6 +167,16 @@ def task(name: str, label: Any = None, *, retries: int = 2,
         return func
 
     return decorator
+
+
+def job_named_in_request(task_name: str) -> Job | None:
+    """The job of task ``task_name`` that the page's ``?job=`` names (a page that started
+    one returns there to show its result), or None for no, another or an unknown job."""
+    job_id = request.args.get("job", type=int)
+    if job_id is None or not 0 < job_id < 2**31:
+        return None
+    job = db.session.get(Job, job_id)
+    return job if job is not None and job.task == task_name else None
 
 
 def enqueue(name: str, *, by: Any, **params: Any) -> Job:

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 
 from center.auth.models import User
 from center.calls.models import Call
-from center.core import audit, clock, jobs
+from center.core import audit, clock, identifiers, jobs
 from center.core.db import current_tenant_id, db, tenant_scope
 from center.dedup import store
 from center.dedup.engine import DedupIndex, Fingerprint, Match, Settings, fingerprint
@@ -111,8 +111,21 @@ def _store_fingerprint(obj: Proposal | FundedProject, text: str) -> Fingerprint:
 
 # --- matching ------------------------------------------------------------------------------
 
-def _principal_investigator(proposal: Proposal) -> str:
-    return next((m.name for m in proposal.team if m.role == "principal_investigator"), "")
+def _same_pi(proposal: Proposal, other: Proposal | FundedProject) -> bool:
+    """Whether the two are led by one principal investigator (a re-submission): by their
+    ORCID iDs when both proposals' PIs give one, else by name in any script."""
+    own = proposal.principal_investigator
+    if isinstance(other, Proposal):
+        theirs = other.principal_investigator
+        by_orcid = identifiers.same_orcid(own.orcid if own else "",
+                                          theirs.orcid if theirs else "")
+        if by_orcid is not None:
+            return by_orcid
+        other_pi = theirs.name if theirs else ""
+    else:
+        other_pi = other.pi_name
+    own_pi = own.name if own else ""
+    return bool(own_pi and other_pi and score_names(own_pi, other_pi) >= SAME_PERSON_SCORE)
 
 
 def _lead_country(proposal: Proposal) -> str:
@@ -130,11 +143,8 @@ def _record(proposal: Proposal, other: Proposal | FundedProject, match: Match) -
     key = _key(other)
     row = db.session.scalar(select(SimilarityMatch).where(
         SimilarityMatch.proposal_id == proposal.id, SimilarityMatch.other_key == key))
-    if isinstance(other, Proposal):
-        other_country, other_pi = _lead_country(other), _principal_investigator(other)
-    else:
-        other_country, other_pi = other.country_code, other.pi_name
-    own_country, own_pi = _lead_country(proposal), _principal_investigator(proposal)
+    other_country = _lead_country(other) if isinstance(other, Proposal) else other.country_code
+    own_country = _lead_country(proposal)
     if row is None:
         row = SimilarityMatch(proposal_id=proposal.id, other_key=key, found_at=clock.now(),
                               other_proposal_id=other.id if isinstance(other, Proposal) else None,
@@ -145,7 +155,7 @@ def _record(proposal: Proposal, other: Proposal | FundedProject, match: Match) -
     row.details = {k: v for k, v in match.details.items()
                    if isinstance(v, str | int | float | bool | list)}
     row.cross_country = bool(own_country and other_country and own_country != other_country)
-    row.same_pi = bool(own_pi and other_pi and score_names(own_pi, other_pi) >= SAME_PERSON_SCORE)
+    row.same_pi = _same_pi(proposal, other)
     return row
 
 

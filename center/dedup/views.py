@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from center.calls.models import Call
 from center.core.db import db
-from center.core.jobs import Job
+from center.core.jobs import job_named_in_request
 from center.core.pagination import paginate
 from center.dedup import bp, services
 from center.dedup.forms import ConfirmForm, ImportProjectsForm, ResolveForm
@@ -117,12 +117,7 @@ def projects():
             else:
                 db.session.commit()
                 return redirect(url_for("core.job_page", job_id=queued.id))
-    imported = None
-    job_id = request.args.get("job", type=int)
-    if job_id is not None and 0 < job_id < 2**31:
-        imported = db.session.get(Job, job_id)
-        if imported is None or imported.task != services.IMPORT_TASK:
-            imported = None
+    imported = job_named_in_request(services.IMPORT_TASK)
     search = request.args.get("q", "").strip()
     query = select(FundedProject).order_by(FundedProject.start_year.desc(),
                                            FundedProject.reference)

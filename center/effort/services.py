@@ -6,7 +6,7 @@ The caps, checked every time a card is entered or changed:
   project of the center, cannot exceed that month's working days: its weekdays (Monday to
   Friday; public holidays differ between partner countries and are not deducted). A person
   is the same across projects as screening counts them
-  (`center.screening.services._same_person`: the same e-mail, or the same name in any
+  (`center.screening.services.same_person`: the same e-mail, or the same name in any
   script or word order).
 - **The work plan.** A member's days on a task over the whole project cannot exceed the
   days the plan gives (`TaskEffort`) plus the days granted by approved change requests
@@ -44,7 +44,7 @@ from center.proposals.models import (
     TaskEffort,
     TeamMember,
 )
-from center.screening.services import _same_person
+from center.screening.services import same_person
 from center.tenants.models import Tenant
 
 
@@ -74,14 +74,15 @@ def days_elsewhere(member: TeamMember, month: dt.date, *, exclude_card: int | No
                    ) -> int:
     """The person's counted days in ``month`` on every active project's cards."""
     rows = db.session.execute(
-        select(TimeCard.id, TimeCard.days, TeamMember.name, TeamMember.email)
+        select(TimeCard.id, TimeCard.days, TeamMember.name, TeamMember.email, TeamMember.orcid)
         .join(TeamMember, TeamMember.id == TimeCard.member_id)
         .join(Proposal, Proposal.id == TimeCard.proposal_id)
         .where(TimeCard.month == month, TimeCard.status != CardStatus.returned,
                Proposal.status == ProposalStatus.active))
-    return sum(days for card_id, days, name, email in rows
-               if card_id != exclude_card and _same_person(member.name, member.email, name,
-                                                            email))
+    return sum(days for card_id, days, name, email, orcid in rows
+               if card_id != exclude_card and same_person(member.name, member.email, name,
+                                                          email, a_orcid=member.orcid,
+                                                          b_orcid=orcid))
 
 
 def task_days_allowed(member: TeamMember, task: Task) -> int:

@@ -31,7 +31,7 @@ from wtforms.validators import (
 from center.calls.models import ATTACHMENT_KINDS
 from center.core import clock
 from center.core.countries import COUNTRY_REQUIRED
-from center.core.fields import MoneyField
+from center.core.fields import MoneyField, OrcidField, RorField
 from center.core.forms import Form
 from center.core.hidden_fields import CounterField
 from center.core.money import format_money, precision
@@ -127,6 +127,7 @@ class ProposeInstituteForm(Form):
                        validators=[DataRequired(), Length(max=300)])
     country_code = SelectField(_l("Country"), validators=[COUNTRY_REQUIRED])
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
+    ror_id = RorField(_l("ROR id"))
     role = SelectField(_l("Taking part as"), choices=PARTNER_ROLES)
 
 
@@ -150,6 +151,8 @@ class RowForm(Form):
 class TeamMemberForm(RowForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
+    orcid = OrcidField(_l("ORCID iD"), description=_l(
+        "If the person has one: the center then recognises them in other proposals by it."))
     role = SelectField(_l("Role"), choices=TEAM_ROLES)
     institute_id = SelectField(_l("Institute"), coerce=int)
     citizenship = SelectField(_l("Citizenship"), validators=[COUNTRY_REQUIRED])

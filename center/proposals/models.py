@@ -25,6 +25,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
+from center.core.identifiers import orcid_url
 from center.core.labels import humanize
 
 if TYPE_CHECKING:
@@ -309,6 +310,8 @@ class TeamMember(TenantScoped, db.Model):
     proposal_id: Mapped[int] = tenant_fk("proposals.id", ondelete="CASCADE", index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(255), default="")
+    #: The person's ORCID iD in canonical form, if given; it decides identity first.
+    orcid: Mapped[str] = mapped_column(String(19), default="", server_default="")
     role: Mapped[str] = mapped_column(String(30))  #: principal_investigator, scientist, ...
     institute_id: Mapped[int] = tenant_fk("institutes.id", ondelete="RESTRICT")
     citizenship: Mapped[str] = mapped_column(String(2))
@@ -332,6 +335,10 @@ class TeamMember(TenantScoped, db.Model):
               sqlite_where=sql(f"role = '{PRINCIPAL_INVESTIGATOR}'"),
               postgresql_where=sql(f"role = '{PRINCIPAL_INVESTIGATOR}'")),
     )
+
+    @property
+    def orcid_url(self) -> str:
+        return orcid_url(self.orcid) if self.orcid else ""
 
 
 class Task(TenantScoped, db.Model):

@@ -432,7 +432,8 @@ def _consortium(proposal: Proposal) -> Any:
                 institute = tenants.add_institute(by=current_user, verified=False,
                                                   name=propose.name.data.strip(),
                                                   country_code=propose.country_code.data,
-                                                  city=(propose.city.data or "").strip())
+                                                  city=(propose.city.data or "").strip(),
+                                                  ror_id=propose.ror_id.data or None)
                 db.session.flush()
                 services.add_partner(proposal, institute, by=current_user,
                                      lead=role == PartnerRole.lead,
@@ -466,9 +467,9 @@ def _team(proposal: Proposal) -> Any:
     form.institute_id.choices = _choices_institutes(proposal, consortium_only=True)
     form.citizenship.choices = country_choices()
     member = _row(proposal, "team", form)
-    fields = ("name", "email", "role", "institute_id", "citizenship", "position",
+    fields = ("name", "email", "orcid", "role", "institute_id", "citizenship", "position",
               "date_of_birth", "passport_number", "passport_expires_on")
-    texts = {"email", "position", "passport_number"}
+    texts = {"email", "orcid", "position", "passport_number"}
     _open_row(proposal, "team", form, member,
               {} if member is None else {f: getattr(member, f) for f in fields})
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -241,10 +241,11 @@ class ConflictChecker:
     """Find conflicts of interest between reviewers and proposals, loading each reviewer's
     recent proposals and each proposal's people once however many pairs are checked.
 
-    Rules: the reviewer applies in the proposal; works at one of its institutes; applied
-    together with one of them, or their institute did, in the proposals of the last
-    `CONFLICT_LOOKBACK_YEARS` years; lists one of its people as a collaborator; is a
-    national of a consortium country when the call's nationality rule says so.
+    Rules: the reviewer applies in the proposal (by account, e-mail or ORCID iD); works at
+    one of its institutes; applied together with one of them, or their institute did, in
+    the proposals of the last `CONFLICT_LOOKBACK_YEARS` years; lists one of its people as a
+    collaborator; is a national of a consortium country when the call's nationality rule
+    says so.
     """
 
     def __init__(self, review_round: ReviewRound,
@@ -287,7 +288,8 @@ class ConflictChecker:
                 Proposal.id.in_(select(Collaborator.proposal_id).where(
                     Collaborator.user_id == reviewer.id, Collaborator.accepted_at.is_not(None))),
                 Proposal.id.in_(select(TeamMember.proposal_id).where(
-                    func.lower(TeamMember.email) == reviewer.email.casefold())),
+                    or_(func.lower(TeamMember.email) == reviewer.email.casefold(),
+                        TeamMember.orcid == reviewer.orcid if reviewer.orcid else false()))),
             ))
             own = self._own_institute(reviewer)
             theirs = aliased(ProposalInstitute)
@@ -310,7 +312,8 @@ class ConflictChecker:
         if (proposal.owner_id == reviewer.id
                 or any(c.user_id == reviewer.id or c.email.casefold() == email
                        for c in proposal.collaborators)
-                or any(m.email and m.email.casefold() == email for m in proposal.team)):
+                or any(m.email and m.email.casefold() == email for m in proposal.team)
+                or (reviewer.orcid and any(m.orcid == reviewer.orcid for m in proposal.team))):
             reasons.append(_("Applies in this proposal."))
         if own in consortium:
             reasons.append(_("Works at %(institute)s, which is in the consortium.",

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from center.auth.models import User
 from center.core import audit
 from center.core.db import db
+from center.core.identifiers import same_ror
 from center.proposals.models import ProposalInstitute
 from center.screening.names import score_names
 from center.tenants import services as tenants
@@ -54,6 +55,7 @@ class Match:
     score: float
     same_country: bool
     same_city: bool
+    same_ror: bool = False
 
 
 def unconfirmed() -> list[Institute]:
@@ -64,11 +66,20 @@ def unconfirmed() -> list[Institute]:
 
 def likely_matches(institute: Institute, candidates: list[Institute]) -> list[Match]:
     """Confirmed institutes whose name is like ``institute``'s (in either script), best
-    first; the same country and city count in a match's favour."""
+    first; the same country and city count in a match's favour. When both carry a ROR id,
+    it decides: the same id is a match whatever the names, two ids are never one."""
     found = []
     names = [n for n in (institute.name, institute.local_name) if n]
     for other in candidates:
         if other.id == institute.id or not other.verified:
+            continue
+        by_ror = same_ror(institute.ror_id, other.ror_id)
+        if by_ror is not None:
+            if by_ror:
+                found.append(Match(other, 1.0, other.country_code == institute.country_code,
+                                   (other.city or "").strip().casefold()
+                                   == (institute.city or "").strip().casefold(),
+                                   same_ror=True))
             continue
         score = max(score_names(a, b, kind="entity") for a in names
                     for b in (other.name, other.local_name) if b)
@@ -77,7 +88,7 @@ def likely_matches(institute: Institute, candidates: list[Institute]) -> list[Ma
             other.city.strip().casefold() == institute.city.strip().casefold()
         if score >= MATCH_SCORE or (same_country and same_city and score >= MATCH_SCORE / 2):
             found.append(Match(other, score, same_country, same_city))
-    found.sort(key=lambda m: (m.same_country, m.same_city, m.score), reverse=True)
+    found.sort(key=lambda m: (m.same_ror, m.same_country, m.same_city, m.score), reverse=True)
     return found[:MAX_MATCHES]
 
 
@@ -128,7 +139,14 @@ def merge(duplicate: Institute, into: Institute, *, by: User) -> dict[str, int]:
     if not into.verified:
         raise MergeRefused(_("Merge into a confirmed institute: confirm %(name)s first.",
                              name=into.name))
+    if same_ror(duplicate.ror_id, into.ror_id) is False:
+        raise MergeRefused(_("%(name)s and %(other)s have different ROR ids: they are two "
+                             "institutes.", name=duplicate.name, other=into.name))
     counts = reference_counts(duplicate)
+    ror_id, duplicate.ror_id = duplicate.ror_id, None  # the id moves to the one kept
+    db.session.flush()
+    if ror_id and not into.ror_id:
+        into.ror_id = ror_id
     _merge_partner_rows(duplicate, into)
     for model, column in _references():
         if model is not ProposalInstitute:
@@ -136,7 +154,8 @@ def merge(duplicate: Institute, into: Institute, *, by: User) -> dict[str, int]:
                                .values({column.key: into.id})
                                .execution_options(synchronize_session="fetch"))
     audit.record("institute.merged", into, actor=by, merged=duplicate.name,
-                 merged_id=duplicate.id, country=duplicate.country_code, moved=counts)
+                 merged_id=duplicate.id, country=duplicate.country_code, moved=counts,
+                 ror_id=into.ror_id)
     db.session.delete(duplicate)
     db.session.flush()
     db.session.expire_all()

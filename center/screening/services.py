@@ -41,7 +41,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from center.auth.models import User
 from center.calls.models import attachment_kind_label
-from center.core import audit, clock
+from center.core import audit, clock, identifiers
 from center.core.audit import AuditEvent
 from center.core.db import db
 from center.core.jobs import N_, Job, enqueue, task
@@ -280,9 +280,14 @@ def _name_keys(name: str) -> set[str]:
     return {key for token in name_tokens(name) for key in skeleton_keys(token)}
 
 
-def _same_person(a_name: str, a_email: str, b_name: str, b_email: str) -> bool:
-    """Tell whether two team entries are one scientist: the same e-mail, or the same name
-    (in any script, word order or transliteration) unless both give different e-mails."""
+def same_person(a_name: str, a_email: str, b_name: str, b_email: str, *, a_orcid: str = "",
+                b_orcid: str = "") -> bool:
+    """Tell whether two team entries are one scientist: the same ORCID iD when both give
+    one (it decides, whatever the names); else the same e-mail, or the same name (in any
+    script, word order or transliteration) unless both give different e-mails."""
+    by_orcid = identifiers.same_orcid(a_orcid, b_orcid)
+    if by_orcid is not None:
+        return by_orcid
     a_email, b_email = a_email.strip().lower(), b_email.strip().lower()
     if a_email and b_email:
         return a_email == b_email
@@ -303,18 +308,21 @@ def effort_findings(proposal: Proposal, limit: int) -> dict[str, Any]:
     mine = proposals.effort_by_member(proposal)
     others = db.session.execute(
         select(TeamMember.name, TeamMember.email, Proposal.id, Proposal.title,
-               Proposal.status, Proposal.duration_months, func.sum(TaskEffort.days))
+               Proposal.status, Proposal.duration_months, func.sum(TaskEffort.days),
+               TeamMember.orcid)
         .join(TaskEffort, TaskEffort.member_id == TeamMember.id)
         .join(Proposal, Proposal.id == TeamMember.proposal_id)
         .where(Proposal.status.in_(PENDING_OR_ACTIVE_STATES), Proposal.id != proposal.id)
         .group_by(TeamMember.id, TeamMember.name, TeamMember.email, Proposal.id,
-                  Proposal.title, Proposal.status, Proposal.duration_months)).all()
+                  Proposal.title, Proposal.status, Proposal.duration_months,
+                  TeamMember.orcid)).all()
     people = []
     for member in proposal.team:
         here = _days_per_year(mine.get(member.id, 0), proposal.duration_months)
         elsewhere = [{"proposal_id": r[2], "title": r[3], "status": str(r[4]),
                       "days_per_year": round(_days_per_year(r[6], r[5]), 1)}
-                     for r in others if _same_person(member.name, member.email, r[0], r[1])]
+                     for r in others if same_person(member.name, member.email, r[0], r[1],
+                                                    a_orcid=member.orcid, b_orcid=r[7])]
         total = here + sum(e["days_per_year"] for e in elsewhere)
         people.append({"name": member.name, "days_per_year": round(total, 1),
                        "here": round(here, 1), "elsewhere": elsewhere,

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,6 +31,7 @@ from wtforms.validators import (
 
 from center.auth.forms import PASSWORD_RULES
 from center.core.countries import COUNTRY_REQUIRED, ISO_CODES
+from center.core.fields import RorField
 from center.core.forms import Form
 from center.tenants.models import (
     DONOR_KIND_LABELS,
@@ -142,6 +144,7 @@ class InstituteForm(Form):
     city = StringField(_l("City"), validators=[Optional(), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=[
         SelectChoice(k.value, label) for k, label in INSTITUTE_KIND_LABELS.items()])
+    ror_id = RorField(_l("ROR id"))
 
 
 class DonorForm(Form):
@@ -210,3 +213,12 @@ class VisaRegimeForm(_SourcedRuleForm):
     invitation_required = BooleanField(_l("Trips under this regime still need an invitation "
                                           "letter"))
     version = HiddenField()
+
+
+class RorImportForm(Form):
+    file = FileField(_l("ROR data dump"), description=_l(
+        "The registry's published file: the zip as downloaded, or the .json inside it."),
+        validators=[FileRequired(_l("Choose the dump file."))])
+    countries = StringField(_l("Countries"), description=_l(
+        "ISO codes separated by spaces; only organisations in these countries are imported. "
+        "Leave empty for every country."), validators=[Optional(), iso_codes])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from center.core import clock
 from center.core.db import TenantScoped, UTCDateTime, Versioned, db, tenant_fk
+from center.core.identifiers import ror_url
 from center.core.labels import humanize
 
 if TYPE_CHECKING:
@@ -215,8 +216,12 @@ class Institute(TenantScoped, db.Model):
     kind: Mapped[InstituteKind] = mapped_column(String(20), default=InstituteKind.institute)
     #: Institutes proposed by applicants wait for an officer to confirm them.
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Its ROR id in canonical form (`center.core.identifiers.parse_ror`), if known; when two
+    #: records both carry one, it decides whether they are the same institute.
+    ror_id: Mapped[str | None] = mapped_column(String(9))
 
-    __table_args__ = (UniqueConstraint("tenant_id", "name", "country_code"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name", "country_code"),
+                      UniqueConstraint("tenant_id", "ror_id"))
 
     @property
     def country_name(self) -> str:
@@ -225,6 +230,10 @@ class Institute(TenantScoped, db.Model):
     @property
     def kind_label(self) -> str:
         return _enum_label(InstituteKind, self.kind)
+
+    @property
+    def ror_url(self) -> str:
+        return ror_url(self.ror_id) if self.ror_id else ""
 
 
 class DonorKind(enum.StrEnum):

@@ -97,19 +97,26 @@ def find_institute(name: str, country_code: str) -> Institute | None:
         if " ".join(i.name.split()).casefold() == wanted), None)
 
 
+def find_by_ror(ror_id: str) -> Institute | None:
+    """Return the tenant's institute with this ROR id (canonical form), if any."""
+    return db.session.scalar(select(Institute).where(Institute.ror_id == ror_id))
+
+
 def add_institute(*, by: User, verified: bool = True, **fields: Any) -> Institute:
     """Add an institute (verified when an officer adds it, pending when an applicant does).
 
-    Raises `InstituteExists` when the name is already listed in that country.
+    Raises `InstituteExists` when the name is already listed in that country, or when an
+    institute with the same ROR id is (whatever its name: the id decides).
     """
     fields["name"] = " ".join(fields["name"].split())
-    existing = find_institute(fields["name"], fields["country_code"])
+    existing = (find_by_ror(fields["ror_id"]) if fields.get("ror_id") else None) or \
+        find_institute(fields["name"], fields["country_code"])
     if existing is not None:
         raise InstituteExists(existing)
     institute = Institute(verified=verified, **fields)
     db.session.add(institute)
     audit.record("institute.added", institute, actor=by, name=institute.name,
-                 verified=verified)
+                 verified=verified, ror_id=institute.ror_id)
     return institute
 
 

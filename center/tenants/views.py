@@ -15,8 +15,10 @@ from center.auth.signin import sign_in
 from center.core.countries import country_choices
 from center.core.db import all_tenants, db
 from center.core.hidden_fields import MAX_COUNTER
+from center.core.jobs import job_named_in_request
 from center.core.pagination import paginate
-from center.tenants import bp, services, visas
+from center.extensions import limit
+from center.tenants import bp, ror, services, visas
 from center.tenants.forms import (
     ConfirmForm,
     DocumentLanguageForm,
@@ -24,6 +26,7 @@ from center.tenants.forms import (
     InstituteForm,
     InviteForm,
     JoinForm,
+    RorImportForm,
     TenantForm,
     VisaRegimeForm,
     VisaRuleForm,
@@ -249,22 +252,66 @@ def institutes():
             services.add_institute(by=current_user, name=form.name.data,
                                    local_name=form.local_name.data or "",
                                    country_code=form.country_code.data,
-                                   city=form.city.data or "", kind=form.kind.data)
+                                   city=form.city.data or "", kind=form.kind.data,
+                                   ror_id=form.ror_id.data or None)
         except services.InstituteExists as exc:
             db.session.rollback()
-            form.name.errors.append(_("%(name)s is already listed in this country.",
-                                      name=exc.institute.name))
+            if form.ror_id.data and exc.institute.ror_id == form.ror_id.data:
+                form.ror_id.errors.append(_("%(name)s is listed with this ROR id already.",
+                                            name=exc.institute.name))
+            else:
+                form.name.errors.append(_("%(name)s is already listed in this country.",
+                                          name=exc.institute.name))
         else:
             db.session.commit()
             flash(_("Institute added."), "success")
             return redirect(url_for("tenants.institutes"))
+    return _institutes_page(form, _ror_form(), 422 if form.errors else 200)
+
+
+def _ror_form() -> RorImportForm:
+    """The import form as offered (not posted): the partner countries filled in."""
+    form = RorImportForm(formdata=None)
+    form.countries.data = " ".join(c.code for c in services.partner_countries())
+    return form
+
+
+def _institutes_page(form: InstituteForm, ror_form: RorImportForm,
+                     status: int = 200):  # noqa: ANN202
     search = request.args.get("q", "")
     query = select(Institute).order_by(Institute.verified, Institute.country_code, Institute.name)
     if search:
         pattern = f"%{search}%"
-        query = query.where(Institute.name.ilike(pattern) | Institute.local_name.ilike(pattern))
+        query = query.where(Institute.name.ilike(pattern) | Institute.local_name.ilike(pattern)
+                            | (Institute.ror_id == search.strip().lower()))
     page = paginate(query, per_page=25)
-    return render_template("tenants/institutes.html", form=form, page=page, search=search)
+    return render_template("tenants/institutes.html", form=form, ror_form=ror_form, page=page,
+                           search=search, imported=job_named_in_request(ror.IMPORT_TASK)), status
+
+
+@bp.route("/<tenant>/admin/institutes/ror-import", methods=["POST"])
+@limit("LIMIT_UPLOADS")
+@roles(Role.admin, Role.officer)
+def import_ror():
+    """Queue the import of a ROR data dump; the page follows the job."""
+    ror_form = RorImportForm()
+    if ror_form.validate_on_submit():
+        data = ror_form.file.data.read(ror.MAX_BYTES + 1)
+        if len(data) > ror.MAX_BYTES:
+            ror_form.file.errors.append(_("The file is larger than %(mb)d MB: upload the zip "
+                                          "as downloaded.", mb=ror.MAX_BYTES // 2**20))
+        else:
+            try:
+                job = ror.queue_import(data, countries=set(split_codes(
+                    ror_form.countries.data)), by=current_user)
+            except ror.DumpError as exc:
+                ror_form.file.errors.append(str(exc))
+            else:
+                db.session.commit()
+                return redirect(url_for("core.job_page", job_id=job.id))
+    form = InstituteForm(formdata=None)
+    form.country_code.choices = country_choices()
+    return _institutes_page(form, ror_form, 422)
 
 
 @bp.route("/<tenant>/admin/institutes/<int:institute_id>/verify", methods=["POST"])

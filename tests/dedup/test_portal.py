@@ -49,8 +49,8 @@ VOLCANO = (
 )
 
 
-def _submitted(side, title: str, text: str, *, institute: int = 0, pi: str = "Aigerim Nurlanovna"
-               ) -> Proposal:
+def _submitted(side, title: str, text: str, *, institute: int = 0, pi: str = "Aigerim Nurlanovna",
+               orcid: str = "") -> Proposal:
     applicant = db.session.get(User, side.user_ids[Role.applicant])
     call_id = side.ids["call_id"]
     proposal = proposals.start_proposal(db.session.get(Proposal, side.ids["proposal_id"]).call,
@@ -61,7 +61,7 @@ def _submitted(side, title: str, text: str, *, institute: int = 0, pi: str = "Ai
     lead = db.session.get(Institute, side.institute_ids[institute])
     proposals.add_partner(proposal, lead, lead=True, by=applicant)
     proposals.add_team_member(proposal, by=applicant, name=pi, role="principal_investigator",
-                              institute_id=lead.id, citizenship=lead.country_code)
+                              institute_id=lead.id, citizenship=lead.country_code, orcid=orcid)
     put_in_state(proposal, ProposalStatus.submitted, by=applicant)
     return proposal
 
@@ -88,6 +88,22 @@ def test_a_resubmission_by_the_same_investigator_is_labelled(in_tenant, officer)
         _submitted(in_tenant.a, "TB genomics, second call", TB_EDITED, pi="Nurlanovna Aigerim"),
         by=officer)
     assert match.same_pi and not match.cross_country
+
+
+def test_the_pis_orcid_ids_decide_whether_it_is_a_resubmission(in_tenant, officer) -> None:
+    services.check_proposal(_submitted(in_tenant.a, "TB genomics", TB,
+                                       orcid="0000-0002-1825-0097"), by=officer)
+    # The same name, another iD: a namesake, not the same investigator ...
+    [namesake] = services.check_proposal(_submitted(
+        in_tenant.a, "TB genomics, second call", TB_EDITED, orcid="0000-0002-1694-233X"),
+        by=officer)
+    assert not namesake.same_pi
+    # ... and the same iD under a name written otherwise is the same investigator.
+    third = services.check_proposal(_submitted(
+        in_tenant.a, "TB genomics, third call", TB_EDITED, pi="A. N. Sultanova",
+        orcid="0000-0002-1825-0097"), by=officer)
+    by_title = {m.other_proposal.title: m.same_pi for m in third}
+    assert by_title == {"TB genomics": True, "TB genomics, second call": False}
 
 
 def test_a_translation_into_russian_is_found(in_tenant, officer) -> None:

@@ -138,6 +138,20 @@ def test_a_listed_collaborator_in_the_team_is_a_conflict(scope: Panel) -> None:
     assert _conflict_reasons(scope, "r4") == ["Lists Aigerim Nurlanovna as a collaborator."]
 
 
+def test_a_reviewer_in_the_team_under_another_name_and_e_mail_is_found_by_orcid(
+        scope: Panel) -> None:
+    reviewer, tb = user(scope, "r4"), proposal(scope, "tb")
+    assert _conflict_reasons(scope, "r4") == []
+    member = tb.team[0]
+    member.name, member.email, member.orcid = "Q. Unrelated", "", "0000-0002-1825-0097"
+    reviewer.orcid = "0000-0002-1694-233X"  # another person's iD: still no conflict
+    db.session.flush()
+    assert _conflict_reasons(scope, "r4") == []
+    reviewer.orcid = "0000-0002-1825-0097"
+    db.session.flush()
+    assert _conflict_reasons(scope, "r4") == ["Applies in this proposal."]
+
+
 def test_applying_with_a_consortium_institute_in_recent_years_is_a_conflict(
         scope: Panel) -> None:
     officer, reviewer = user(scope, "officer"), user(scope, "r2")

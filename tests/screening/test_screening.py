@@ -228,7 +228,27 @@ def test_effort_counts_each_scientist_across_the_tenants_pending_proposals(
 def test_a_scientist_is_recognised_by_email_or_by_name(here: tuple[str, str],
                                                        there: tuple[str, str],
                                                        same: bool) -> None:
-    assert services._same_person(*here, *there) is same
+    assert services.same_person(*here, *there) is same
+
+
+ORCID_A, ORCID_B = "0000-0002-1825-0097", "0000-0002-1694-233X"
+
+
+@pytest.mark.parametrize(("here", "there", "same"), [
+    # The same ORCID iD is one person under a different name and e-mail ...
+    (("Aigerim Nurlanovna", "an@ncpt.example", ORCID_A),
+     ("A. N. Sultanova", "aigerim@kaznu.example", ORCID_A), True),
+    # ... and two ORCID iDs are two people, however alike their names and e-mails.
+    (("Aigerim Nurlanovna", "an@ncpt.example", ORCID_A),
+     ("Aigerim Nurlanovna", "an@ncpt.example", ORCID_B), False),
+    # With one side lacking an iD, the e-mail and the name decide as before.
+    (("Aigerim Nurlanovna", "", ORCID_A), ("Нурлановна Айгерим", "", ""), True),
+])
+def test_an_orcid_id_decides_before_the_email_and_the_name(here: tuple[str, str, str],
+                                                           there: tuple[str, str, str],
+                                                           same: bool) -> None:
+    assert services.same_person(here[0], here[1], there[0], there[1], a_orcid=here[2],
+                                b_orcid=there[2]) is same
 
 
 def test_eligibility_reports_what_the_call_now_forbids(submitted: Proposal,
