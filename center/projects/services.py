@@ -189,7 +189,8 @@ def owed(tenant: Tenant, *, project_ids: list[int] | None = None, within_days: i
     query = (select(ReportingPeriod).join(Project, Project.id == ReportingPeriod.project_id)
              .outerjoin(Report, Report.period_id == ReportingPeriod.id)
              .where(Project.status == ProjectStatus.active, _with_team())
-             .options(selectinload(ReportingPeriod.project))
+             .options(selectinload(ReportingPeriod.project).selectinload(Project.proposal),
+                      selectinload(ReportingPeriod.report))
              .order_by(ReportingPeriod.due_on, ReportingPeriod.id).limit(limit))
     if project_ids is not None:
         query = query.where(ReportingPeriod.project_id.in_(project_ids or [0]))
@@ -201,8 +202,11 @@ def owed(tenant: Tenant, *, project_ids: list[int] | None = None, within_days: i
 
 def reports_to_read(limit: int = 20) -> list[Report]:
     """Submitted reports waiting for a decision, oldest submission first."""
-    return list(db.session.scalars(select(Report).where(Report.status == ReportStatus.submitted)
-                                   .order_by(Report.submitted_at, Report.id).limit(limit)))
+    return list(db.session.scalars(
+        select(Report).where(Report.status == ReportStatus.submitted)
+        .options(selectinload(Report.period),
+                 selectinload(Report.project).selectinload(Project.proposal))
+        .order_by(Report.submitted_at, Report.id).limit(limit)))
 
 
 def tranches_waiting(limit: int = 20) -> list[Tranche]:
@@ -210,6 +214,8 @@ def tranches_waiting(limit: int = 20) -> list[Tranche]:
     waiting for the payment to be recorded."""
     return list(db.session.scalars(
         select(Tranche).where(Tranche.status.in_([TrancheStatus.due, TrancheStatus.approved]))
+        .options(selectinload(Tranche.project).selectinload(Project.proposal),
+                 selectinload(Tranche.project_donor).selectinload(ProjectDonor.donor))
         .order_by(Tranche.status.desc(), Tranche.due_at, Tranche.id).limit(limit)))
 
 

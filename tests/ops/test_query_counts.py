@@ -47,6 +47,9 @@ PAGES = [
     ("agreements", "/{t}/agreements/", Role.officer, "spread"),
     ("members", "/{t}/admin/members", Role.admin, "members"),
     ("calls", "/{t}/calls/", Role.officer, "calls"),
+    ("officer's dashboard", "/{t}/dashboard", Role.officer, "spread"),
+    ("administrator's dashboard", "/{t}/dashboard", Role.admin, "spread"),
+    ("applicant's dashboard", "/{t}/dashboard", Role.applicant, "proposals"),
 ]
 
 
