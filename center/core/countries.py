@@ -12,7 +12,9 @@ assigns. A center that needs Kosovo would add it here deliberately.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from babel import Locale
 from flask_babel import get_locale
@@ -61,3 +63,66 @@ def country_choices(codes: Iterable[str] | None = None, *,
     choices = sorted((SelectChoice(code, names.get(code, code)) for code in wanted),
                      key=lambda c: c.label.casefold())
     return [SelectChoice("", str(blank or BLANK_LABEL)), *choices]
+
+
+#: The forms that official lists give country names in (UN, OFAC, EU), beside CLDR's names:
+#: "Korea, North", "Iran (Islamic Republic of)", "Russian Federation" ... Keys are folded
+#: with `_fold`.
+_OFFICIAL_NAMES = {
+    "democratic people's republic of korea": "KP", "korea, north": "KP",
+    "korea, democratic people's republic of": "KP", "dprk": "KP", "north korea": "KP",
+    "republic of korea": "KR", "korea, south": "KR", "korea, republic of": "KR",
+    "iran (islamic republic of)": "IR", "iran, islamic republic of": "IR",
+    "russian federation": "RU", "syrian arab republic": "SY", "burma": "MM", "myanmar": "MM",
+    "lao people's democratic republic": "LA", "viet nam": "VN", "turkey": "TR",
+    "state of palestine": "PS", "palestine": "PS", "west bank": "PS", "gaza": "PS",
+    "cote d'ivoire": "CI", "ivory coast": "CI",
+    "democratic republic of the congo": "CD", "congo, democratic republic of the": "CD",
+    "congo (democratic republic of the)": "CD", "republic of the congo": "CG",
+    "congo, republic of the": "CG", "congo": "CG",
+    "venezuela (bolivarian republic of)": "VE", "bolivia (plurinational state of)": "BO",
+    "united republic of tanzania": "TZ", "tanzania, united republic of": "TZ",
+    "republic of moldova": "MD", "moldova, republic of": "MD",
+    "united kingdom of great britain and northern ireland": "GB", "great britain": "GB",
+    "united states of america": "US", "usa": "US",
+    "the former yugoslav republic of macedonia": "MK", "macedonia": "MK",
+    "czech republic": "CZ", "swaziland": "SZ", "kyrgyz republic": "KG",
+    "bosnia and herzegovina": "BA", "hong kong": "HK", "macau": "MO", "macao": "MO",
+    "taiwan, province of china": "TW", "china, people's republic of": "CN",
+    "people's republic of china": "CN", "brunei darussalam": "BN", "cabo verde": "CV",
+    "holy see": "VA", "micronesia (federated states of)": "FM", "timor-leste": "TL",
+    "east timor": "TL", "the gambia": "GM", "gambia, the": "GM", "the bahamas": "BS",
+    "bahamas, the": "BS", "netherlands (kingdom of the)": "NL", "turkiye": "TR",
+}
+
+
+def _fold(name: str) -> str:
+    text = name.casefold().replace("’", "'").replace("`", "'")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.replace("&", "and").split()).strip(" .")
+
+
+@lru_cache(maxsize=1)
+def _names_to_codes() -> dict[str, str]:
+    """Every CLDR name of every ISO country in English, Russian and Korean, and the
+    official lists' forms, folded -> code."""
+    table: dict[str, str] = {}
+    for language in ("en", "ru", "ko"):
+        for code, name in Locale(language).territories.items():
+            if code in ISO_CODES:
+                table.setdefault(_fold(name), code)
+    table.update(_OFFICIAL_NAMES)
+    return table
+
+
+def country_code(text: str | None) -> str | None:
+    """The ISO 3166 code that ``text`` names: a code ("ru", "KP") or a country's name as
+    CLDR writes it in English, Russian or Korean or as an official list does ("Korea,
+    North", "Russian Federation", "Iran (Islamic Republic of)"); None when it names none
+    ("undetermined", a region)."""
+    raw = " ".join((text or "").split())
+    if not raw:
+        return None
+    if len(raw) == 2 and raw.isalpha():
+        return raw.upper() if raw.upper() in ISO_CODES else None
+    return _names_to_codes().get(_fold(raw))

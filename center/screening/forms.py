@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -94,10 +94,14 @@ class SanctionsImportForm(Form):
     label = StringField(_l("Name of this version"),
                         description=_l("E.g. “Consolidated list, March 2027”."),
                         validators=[Optional(), Length(max=200)])
-    file = FileField(_l("Consolidated list (CSV, UTF-8)"),
-                     description=_l("Columns: name, aliases (separated by ;), country (ISO "
-                                    "code), type (person or entity), list, reference."),
-                     validators=[FileRequired(message=_l("Choose the CSV file."))])
+    file = MultipleFileField(
+        _l("Consolidated list"),
+        description=_l("The file as its publisher publishes it: the UN Security Council's "
+                       "XML, OFAC's sdn.csv with alt.csv and add.csv (select the three, or "
+                       "their zip), the EU's CSV or OpenSanctions' CSV. Or a CSV with the "
+                       "columns name, aliases (separated by ;), country (ISO code or name), "
+                       "type (person or entity), list, reference."),
+        validators=[FileRequired(message=_l("Choose the list's file."))])
     skip_bad_rows = BooleanField(_l("Import the readable rows and leave out the lines "
                                     "listed as errors"))
 

@@ -3,7 +3,8 @@
 The file has a header row with the columns ``name, aliases, country, type, list, reference``
 (any order, any case, surrounding spaces ignored; ``name``, ``type`` and ``list`` are
 required). Aliases are separated by ``;``. ``type`` is ``person`` or ``entity`` (``individual``
-and ``organisation`` are understood too). ``country`` is an ISO 3166 alpha-2 code or empty.
+and ``organisation`` are understood too). ``country`` is an ISO 3166 alpha-2 code, a
+country's name ("Russian Federation", "Korea, North", "Россия") or empty.
 
 A bad row does not stop parsing: every problem comes back as a ``RowError`` with the line
 number of the file, for the import page to list beside the file field, and the good rows
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from center.core.countries import country_code
 from center.screening.names import SanctionsEntry, normalize_name
 
 REQUIRED_COLUMNS = ("name", "type", "list")
@@ -32,7 +33,6 @@ _TYPES = {
     "person": "person", "individual": "person",
     "entity": "entity", "organisation": "entity", "organization": "entity",
 }
-_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +156,10 @@ def _read_row(row: list[str], columns: dict[str, int], width: int,
     if not list_name:
         errors.append(RowError(line, _("The list name is empty."), "list"))
 
-    country = value("country").upper() or None
-    if country and not _COUNTRY_CODE.fullmatch(country):
-        errors.append(RowError(line, _("The country “%(country)s” is not a two-letter "
-                                       "ISO 3166 code such as RU or KR.",
+    country = country_code(value("country"))
+    if value("country") and country is None:
+        errors.append(RowError(line, _("The country “%(country)s” is neither an ISO 3166 "
+                                       "code such as RU or KR nor a country's name.",
                                        country=value("country")), "country"))
 
     if errors:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -73,7 +74,8 @@ from center.screening.names import (
     score_names,
     skeleton_keys,
 )
-from center.screening.sanctions_csv import RowError, parse_sanctions_csv
+from center.screening.published_lists import ListFile, UnreadableList, read_list
+from center.screening.sanctions_csv import RowError
 from center.tenants.models import Membership, Role, Tenant, country_name
 
 S = ProposalStatus
@@ -81,7 +83,11 @@ S = ProposalStatus
 #: Reminders go to the officials this many days before the deadline (one at each).
 REMINDER_DAYS_BEFORE = (14, 3)
 #: Proposals re-screened when a new sanctions list is imported.
-RESCREEN_STATES = frozenset({S.submitted, S.screening})
+#: A new list is checked against every proposal that is pending or active (a project's people
+#: can be listed after its award), not only those waiting for screening.
+RESCREEN_STATES = PENDING_OR_ACTIVE_STATES
+#: Proposals with hits that a re-screening's result names (the count says how many in all).
+RESCREEN_LISTED = 100
 #: How many lists' matchers one process keeps built.
 MATCHER_CACHE_SIZE = 8
 #: Two team entries without e-mails are one scientist from this name score on (stricter
@@ -114,23 +120,28 @@ def active_list() -> SanctionsList | None:
     return db.session.scalar(select(SanctionsList).where(SanctionsList.is_active.is_(True)))
 
 
-def import_sanctions_list(*, filename: str, data: bytes, label: str, by: User,
-                          skip_bad_rows: bool = False) -> SanctionsList:
-    """Import a consolidated list from CSV as the new active version.
+def import_sanctions_list(*, filename: str = "", data: bytes = b"", label: str, by: User,
+                          skip_bad_rows: bool = False,
+                          files: list[ListFile] | None = None) -> SanctionsList:
+    """Import a consolidated list as the new active version: the portal's CSV or a list as
+    its publisher publishes it (`center.screening.published_lists`: UN XML, OFAC's SDN
+    files, the EU's CSV, OpenSanctions' CSV), given as ``files`` or as one ``filename`` and
+    its ``data``.
 
     Effects: a `SanctionsList` with its entries; the previous active list marked replaced
     (kept, with the hits found against it); an audit event. A file with unreadable rows is
     refused with every error by line, unless ``skip_bad_rows`` says to import the rest.
     """
+    files = files if files is not None else [ListFile(filename, data)]
+    filename = ", ".join(f.name for f in files)[:255] or "list"
+    data = b"".join(f.data for f in files)
     if len(data) > MAX_LIST_BYTES:
         raise ImportRejected(_("The file is larger than %(mb)d MB.",
                                mb=MAX_LIST_BYTES // 1048576), [])
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRejected(_("The file is not UTF-8 text: save the CSV as UTF-8 and "
-                               "upload it again."), []) from None
-    entries, errors = parse_sanctions_csv(text)
+        list_format, entries, errors = read_list(files)
+    except UnreadableList as exc:
+        raise ImportRejected(str(exc), []) from None
     if not entries:
         raise ImportRejected(_("No entries could be read from the file."), errors)
     if errors and not skip_bad_rows:
@@ -156,7 +167,8 @@ def import_sanctions_list(*, filename: str, data: bytes, label: str, by: User,
     db.session.add(new)
     db.session.flush()
     audit.record("sanctions.list_imported", new, actor=by, number=number, label=new.label,
-                 filename=filename, sha256=new.sha256, entries=len(entries),
+                 filename=filename, format=list_format, sha256=new.sha256,
+                 entries=len(entries),
                  skipped_rows=new.skipped_rows,
                  replaced=previous.number if previous is not None else None)
     return new
@@ -970,18 +982,27 @@ def _deadlines_job(job: Job) -> dict[str, Any]:
 
 @task("screening.rescreen", _l("Screening proposals against the new sanctions list"))
 def _rescreen_job(job: Job, *, list_id: int) -> dict[str, Any]:
-    """Refresh the screening of every proposal waiting for a decision against a new list."""
+    """Refresh the screening of every pending and active proposal against a new list; the
+    result names the proposals with hits to clear, for the sanctions page to list."""
     ids = list(db.session.scalars(select(Proposal.id).where(
         Proposal.status.in_(RESCREEN_STATES)).order_by(Proposal.id)))
     user = db.session.get(User, job.created_by_id) if job.created_by_id else None
     job.advance(0, len(ids), N_("re-screening"))
-    hits = 0
+    hits, with_hits = 0, []
     for done, proposal_id in enumerate(ids, start=1):
         proposal = db.session.get(Proposal, proposal_id)
         report = screen_proposal(proposal, by=user)
-        hits += len(report.uncleared_hits)
+        if report.uncleared_hits:
+            hits += len(report.uncleared_hits)
+            with_hits.append({"id": proposal.id, "title": proposal.title,
+                              "status": str(proposal.status),
+                              "hits": len(report.uncleared_hits)})
         job.advance(done, message=N_("re-screening"))
-    return {"proposals": len(ids), "uncleared_hits": hits, "list_id": list_id}
+    tenant = db.session.get(Tenant, job.tenant_id)
+    return {"proposals": len(ids), "uncleared_hits": hits, "list_id": list_id,
+            "with_hits": with_hits[:RESCREEN_LISTED],
+            "redirect": current_app.url_map.bind("localhost").build(
+                "screening.sanctions", {"tenant": tenant.slug, "job": job.id})}
 
 
 def start_rescreen(sanctions_list: SanctionsList, *, by: User) -> Job:

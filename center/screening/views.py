@@ -28,7 +28,7 @@ from center.calls.models import Call
 from center.core import clock, money
 from center.core.db import db
 from center.core.exports import csv_response, xlsx_response
-from center.core.jobs import enqueue
+from center.core.jobs import enqueue, job_named_in_request
 from center.core.pagination import paginate
 from center.extensions import limit
 from center.proposals import services as proposals
@@ -66,6 +66,7 @@ from center.screening.permissions import (
     can_screen,
     sees_every_government,
 )
+from center.screening.published_lists import ListFile
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role, country_name
 from center.tenants.permissions import current_roles, roles
@@ -378,15 +379,15 @@ def _apply_bulk(call: Call):  # noqa: ANN202
 @limit("LIMIT_UPLOADS", methods=["POST"])
 @roles(*READERS)
 def sanctions():
-    """Show the sanctions lists and import a new version from CSV."""
+    """Show the sanctions lists and import a new version, as published or as CSV."""
     form = SanctionsImportForm()
     row_errors: list[Any] = []
     if form.validate_on_submit():
-        upload = form.file.data
+        files = [ListFile(upload.filename or "list", upload.read(services.MAX_LIST_BYTES + 1))
+                 for upload in form.file.data if upload]
         try:
             new = services.import_sanctions_list(
-                filename=upload.filename or "list.csv", data=upload.read(),
-                label=form.label.data or "", by=current_user,
+                files=files, label=form.label.data or "", by=current_user,
                 skip_bad_rows=form.skip_bad_rows.data)
         except services.ImportRejected as exc:
             db.session.rollback()
@@ -405,6 +406,7 @@ def sanctions():
     lists = db.session.scalars(select(SanctionsList).order_by(SanctionsList.number.desc())
                                .limit(50)).all()
     return render_template("screening/sanctions.html", form=form, lists=lists,
+                           rescreened=job_named_in_request("screening.rescreen"),
                            row_errors=row_errors[:100],
                            more_errors=max(0, len(row_errors) - 100),
                            can_import=can_import_lists(current_roles())), (

@@ -56,7 +56,7 @@ def test_alias_equal_to_the_name_or_repeated_is_dropped() -> None:
     ("Ivan Sidorov,,RU,robot,EU,", "type", "“robot” is not “person” or “entity”"),
     ("Ivan Sidorov,,RU,,EU,", "type", "The type is empty"),
     ("Ivan Sidorov,,RU,person,,", "list", "The list name is empty."),
-    ("Ivan Sidorov,,Russia,person,EU,", "country", "two-letter ISO 3166 code"),
+    ("Ivan Sidorov,,Ruritania,person,EU,", "country", "neither an ISO 3166 code"),
 ])
 def test_bad_row_is_reported_with_its_line_and_column(row: str, column: str,
                                                       message: str) -> None:
@@ -66,6 +66,16 @@ def test_bad_row_is_reported_with_its_line_and_column(row: str, column: str,
     assert errors[0].line == 3
     assert errors[0].column == column
     assert message in errors[0].message
+
+
+@pytest.mark.parametrize(("country", "code"), [
+    ("RU", "RU"), ("ru", "RU"), ("Russia", "RU"), ("Russian Federation", "RU"),
+    ("Россия", "RU"), ('"Korea, North"', "KP"), ("Democratic People's Republic of Korea", "KP"),
+    ('"Iran (Islamic Republic of)"', "IR"), ("대한민국", "KR"), ("", None),
+])
+def test_a_country_is_read_as_a_code_or_as_a_name(country: str, code: str | None) -> None:
+    entries, errors = parse_sanctions_csv(HEADER + f"Ivan Sidorov,,{country},person,EU,\n")
+    assert errors == [] and entries[0].country == code
 
 
 def test_every_problem_of_a_row_is_reported() -> None:

@@ -133,7 +133,15 @@ def test_importing_a_list_rescreens_the_waiting_proposals_in_a_job(
     db.session.expire_all()
     job = db.session.get(Job, job.id)
     assert job.status == JobStatus.done, job.error
-    assert job.result == {"proposals": 1, "uncleared_hits": 1, "list_id": new.id}
+    # Every pending and active proposal is screened: the world's approved and active ones,
+    # led by the same scientist, have the hit too.
+    by_id = {p["id"]: p for p in job.result["with_hits"]}
+    assert by_id[in_screening.id]["hits"] == 1 and "active" in {
+        p["status"] for p in by_id.values()}
+    assert job.result["list_id"] == new.id
+    assert job.result["proposals"] == db.session.scalar(select(func.count()).select_from(
+        Proposal).where(Proposal.status.in_(services.RESCREEN_STATES)))
+    assert job.result["uncleared_hits"] == sum(p["hits"] for p in by_id.values())
     assert len(_report(db.session.get(Proposal, in_screening.id)).uncleared_hits) == 1
 
 
@@ -150,7 +158,7 @@ def test_a_new_list_version_replaces_the_active_one_and_keeps_the_old(
 def test_a_list_with_bad_rows_is_refused_with_the_lines_unless_told_to_skip_them(
         in_tenant: World, people: People) -> None:
     data = (b"name,aliases,country,type,list,reference\nIvan Sidorov,,RU,person,EU,1\n"
-            b"Petr Petrov,,Russia,robot,EU,2\n")
+            b"Petr Petrov,,Ruritania,robot,EU,2\n")
     with pytest.raises(services.ImportRejected) as refused:
         services.import_sanctions_list(filename="x.csv", data=data, label="", by=people[
             Role.officer])

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from center.auth.models import User
 from center.core.db import db, tenant_scope
+from center.core.jobs import Job
 from center.proposals import services as proposals
 from center.proposals import workflow
 from center.proposals.models import Proposal, ProposalStatus
@@ -216,7 +217,7 @@ def test_a_sanctions_file_with_bad_lines_is_explained_next_to_the_file_field(
         app, client, world, login) -> None:
     login(world.a.emails[Role.officer])
     url = f"/{world.a.slug}/screening/sanctions"
-    bad = (HEADER + "Ivan Sidorov,,RU,person,EU,1\nPetr Petrov,,Russia,person,EU,2\n").encode()
+    bad = (HEADER + "Ivan Sidorov,,RU,person,EU,1\nPetr Petrov,,Ruritania,person,EU,2\n").encode()
     response = client.post(url, data={"label": "March", "file": (io.BytesIO(bad), "l.csv")},
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
@@ -243,6 +244,16 @@ def test_importing_a_list_rescreens_waiting_proposals_and_shows_the_job(
     hits = _read(app, world, lambda: len(services.report_for(
         db.session.get(Proposal, pid)).uncleared_hits))
     assert hits == 1
+    # The job returns to the lists' page, which names the proposal with a hit to clear.
+    result = _read(app, world, lambda: db.session.scalar(select(Job).where(
+        Job.task == "screening.rescreen")).result)
+    # The world's approved and active proposals, led by the same scientist, are re-screened
+    # too: a project's people can be listed after its award.
+    statuses = {p["id"]: p["status"] for p in result["with_hits"]}
+    assert statuses[pid] == "screening" and "active" in statuses.values()
+    page = client.get(result["redirect"]).get_data(as_text=True)
+    assert f"{result['uncleared_hits']} hits wait to be cleared." in page
+    assert f'/screening/proposals/{pid}"' in page
 
 
 def test_the_administrator_edits_the_settings_and_a_stale_form_keeps_the_input(
