@@ -15,7 +15,7 @@ from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from center import cli
+from center import api, cli
 from center.auth.models import User
 from center.calls.models import ATTACHMENT_KINDS
 from center.core import language
@@ -61,6 +61,7 @@ BLUEPRINTS = (
     "center.amendments",
     "center.monitoring",
     "center.exports",
+    "center.api",
 )
 
 
@@ -161,6 +162,7 @@ def register_url_converters(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
+    api.register(app)
 
 
 def state_label(value: str) -> str:

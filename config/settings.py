@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "LIMIT_INVITATIONS": "20 per hour",
     "LIMIT_UPLOADS": "30 per minute",
     "LIMIT_JOBS": "10 per minute",
+    #: Requests to the JSON API per token (per client address without one).
+    "LIMIT_API": "120 per minute; 3000 per hour",
     "PASSWORD_RESET_MAX_AGE": 60 * 60,
     #: How long an invitation to a role in a center stays valid.
     "INVITATION_MAX_AGE_DAYS": 14,

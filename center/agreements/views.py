@@ -36,11 +36,12 @@ from center.agreements.models import (
 from center.agreements.pdf import render_agreement_pdf
 from center.calls.models import Call
 from center.core.db import db
+from center.core.downloads import send_stored
 from center.core.jobs import Job, enqueue
 from center.core.labels import humanize
 from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
-from center.extensions import current_storage, limit
+from center.extensions import limit
 from center.proposals import workflow
 from center.proposals.models import BudgetCategory, Proposal
 from center.proposals.permissions import can_view as can_view_proposal
@@ -215,23 +216,13 @@ def show(agreement_id: int):
     )
 
 
-def _send(key: str, filename: str, sha256: str):  # noqa: ANN202
-    storage = current_storage()
-    url = storage.download_url(key, filename=filename, content_type="application/pdf")
-    if url:
-        return redirect(url)
-    response = send_file(BytesIO(storage.get(key)), mimetype="application/pdf",
-                         as_attachment=True, download_name=filename)
-    response.headers["X-Content-SHA256"] = sha256
-    return response
-
-
 @bp.route("/<tenant>/agreements/<int:agreement_id>/pdf")
 @roles(*PARTIES, *STAFF)
 def download(agreement_id: int):
     """Hand out the stored PDF of a version (a presigned link on S3)."""
     agreement = get_agreement_or_404(agreement_id)
-    return _send(agreement.pdf_key, agreement.filename, agreement.sha256)
+    return send_stored(agreement.pdf_key, filename=agreement.filename,
+                       content_type="application/pdf", sha256=agreement.sha256)
 
 
 @bp.route("/<tenant>/agreements/<int:agreement_id>/letters/<int:letter_id>")
@@ -244,7 +235,8 @@ def letter(agreement_id: int, letter_id: int):
         abort(404)
     if not permissions.can_download_letters(current_user, agreement, current_roles()):
         abort(403)
-    return _send(item.pdf_key, item.filename, item.sha256)
+    return send_stored(item.pdf_key, filename=item.filename, content_type="application/pdf",
+                       sha256=item.sha256)
 
 
 # --- generating, issuing, acknowledging, countersigning --------------------------------------

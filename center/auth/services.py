@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from center.auth.models import LoginAttempt, PendingRegistration, User
 from center.core import audit, clock
 from center.core.db import db
 from center.core.notifications import send_email
+from center.core.security import secret_digest
 from center.tenants.models import Membership, Role, Tenant
 
 #: Argon2id with the library's defaults (RFC 9106 low-memory profile). Tests use the
@@ -87,9 +87,6 @@ def add_membership(user: User, tenant: Tenant, role: Role, *, by: User | None,
     return membership
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
 
 def register_applicant(tenant: Tenant, *, email: str, name: str, password: str,
                        confirm_url_for: Callable[[str], str],
@@ -113,7 +110,7 @@ def register_applicant(tenant: Tenant, *, email: str, name: str, password: str,
     db.session.execute(delete(PendingRegistration).where(
         PendingRegistration.created_at < clock.now() - REGISTRATION_MAX_AGE))
     db.session.add(PendingRegistration(
-        tenant_id=tenant.id, secret_hash=_digest(secret), email=email, name=name.strip(),
+        tenant_id=tenant.id, secret_hash=secret_digest(secret), email=email, name=name.strip(),
         password_hash=password_hash, created_at=clock.now()))
     db.session.flush()
     send_email(email, _l("Confirm your registration at %(center)s", center=tenant.name),
@@ -128,7 +125,7 @@ def pending_registration(secret: str) -> PendingRegistration | None:
     if not secret or len(secret) > 100:
         return None
     pending = db.session.scalar(select(PendingRegistration).where(
-        PendingRegistration.secret_hash == _digest(secret)))
+        PendingRegistration.secret_hash == secret_digest(secret)))
     if pending is None or clock.now() - pending.created_at > REGISTRATION_MAX_AGE:
         return None
     return pending

@@ -10,7 +10,6 @@ session is not subject to the idle limit and ends REMEMBER_SECONDS after sign-in
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from flask import current_app
@@ -19,6 +18,7 @@ from sqlalchemy import delete, select, update
 from center.auth.models import User, UserSession
 from center.core import audit, clock
 from center.core.db import all_tenants, db
+from center.core.security import secret_digest
 from center.tenants.models import Membership
 
 #: last_seen_at is written at most this often, so reading a page is not a write each time.
@@ -49,9 +49,6 @@ def audit_account_event(action: str, user: User, *, actor: User | None, **detail
         audit.record(action, user, actor=actor, tenant_id=tenant_id, **details)
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
 
 def start_session(user: User, *, remember: bool, user_agent: str, ip: str) -> str:
     """Open a session for ``user`` and return its secret (it is stored only hashed)."""
@@ -62,7 +59,8 @@ def start_session(user: User, *, remember: bool, user_agent: str, ip: str) -> st
     db.session.execute(delete(UserSession).where(
         UserSession.user_id == user.id,
         UserSession.created_at < now - dt.timedelta(seconds=longest) - _KEEP_ENDED))
-    db.session.add(UserSession(user_id=user.id, secret_hash=_digest(secret), remember=remember,
+    db.session.add(UserSession(user_id=user.id, secret_hash=secret_digest(secret),
+                               remember=remember,
                                created_at=now, last_seen_at=now, user_agent=user_agent[:300],
                                ip=ip[:64]))
     db.session.flush()
@@ -79,7 +77,8 @@ def _expired(row: UserSession, now: dt.datetime) -> bool:
 
 
 def find_session(secret: str) -> UserSession | None:
-    return db.session.scalar(select(UserSession).where(UserSession.secret_hash == _digest(secret)))
+    return db.session.scalar(select(UserSession).where(
+        UserSession.secret_hash == secret_digest(secret)))
 
 
 def resume_session(secret: str) -> User | None:
@@ -111,7 +110,7 @@ def end_session(secret: str | None, *, reason: str = "logout") -> None:
     """Revoke the session with this secret."""
     if secret:
         db.session.execute(update(UserSession).where(
-            UserSession.secret_hash == _digest(secret), UserSession.revoked_at.is_(None))
+            UserSession.secret_hash == secret_digest(secret), UserSession.revoked_at.is_(None))
             .values(revoked_at=clock.now(), revoked_reason=reason))
 
 
@@ -122,7 +121,7 @@ def end_other_sessions(user: User, *, keep: str | None, reason: str) -> int:
     """
     condition = [UserSession.user_id == user.id, UserSession.revoked_at.is_(None)]
     if keep:
-        condition.append(UserSession.secret_hash != _digest(keep))
+        condition.append(UserSession.secret_hash != secret_digest(keep))
     result = db.session.execute(update(UserSession).where(*condition)
                                 .values(revoked_at=clock.now(), revoked_reason=reason))
     audit_account_event("user.sessions_revoked", user, actor=user, reason=reason,
@@ -140,4 +139,4 @@ def active_sessions(user: User) -> list[UserSession]:
 
 
 def is_current(row: UserSession, secret: str | None) -> bool:
-    return bool(secret) and row.secret_hash == _digest(secret)
+    return bool(secret) and row.secret_hash == secret_digest(secret)

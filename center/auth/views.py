@@ -29,6 +29,7 @@ from center.auth.signin import client_ip as _client_ip
 from center.auth.signin import sign_in
 from center.core.db import all_tenants, db
 from center.core.forms import EXPIRED_SESSION_USER, Form, never_park
+from center.core.json_api import is_api_request
 from center.core.language import LOCALES, remember_locale
 from center.core.links import external_url
 from center.extensions import csrf, limit, login_manager
@@ -53,7 +54,7 @@ def load_user(secret: str) -> User | None:
 @bp.before_app_request
 def load_session_first() -> None:
     """Resolve the session before the view runs, so its bookkeeping commits on its own."""
-    if request.endpoint != "static":
+    if request.endpoint != "static" and not is_api_request():  # the API: a token, no session
         current_user._get_current_object()
 
 
@@ -224,8 +225,12 @@ def reset_password(token: str):
 
 def _account_page(form: AccountForm, status: int = 200):  # noqa: ANN202
     rows = sessions.active_sessions(current_user)
+    with all_tenants():
+        centers = db.session.execute(
+            select(Tenant.slug, Tenant.name).join(Membership, Membership.tenant_id == Tenant.id)
+            .where(Membership.user_id == current_user.id).distinct().order_by(Tenant.name)).all()
     return render_template(
-        "auth/account.html", form=form, sessions=rows, others=SignOutOthersForm(),
+        "auth/account.html", form=form, sessions=rows, others=SignOutOthersForm(), centers=centers,
         is_current=lambda row: sessions.is_current(row, current_user.session_secret)), status
 
 

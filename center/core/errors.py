@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from center.core.db import db
 from center.core.forms import park_submitted_input
+from center.core.json_api import error_response, is_api_request
 from center.extensions import login_manager
 
 
@@ -22,6 +23,8 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code in (301, 302, 303, 307, 308) or error.response is not None:
             return error.get_response() if error.response is None else error.response
+        if is_api_request():
+            return error_response(error)
         if request_ctx.url_adapter is None:
             # The request never reached routing (an untrusted Host header): no page links
             # can be built, and none should be, for that host.

@@ -1,6 +1,9 @@
-"""HTTP security headers on every response."""
+"""HTTP security headers on every response, and how stored secrets are hashed."""
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 from flask import Flask, Response, abort, request
 
@@ -10,8 +13,19 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value holds a NUL character in any key or string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def register_input_guard(app: Flask) -> None:
-    """Answer 400 to a request with a NUL byte in its path, query or form fields.
+    """Answer 400 to a request with a NUL byte in its path, query, form fields or JSON body.
 
     No text we store may hold one (PostgreSQL refuses it), and no honest browser sends one.
     """
@@ -24,6 +38,8 @@ def register_input_guard(app: Flask) -> None:
             for key, value in data.items(multi=True):
                 if "\x00" in key or "\x00" in value:
                     abort(400)
+        if request.is_json and _holds_nul(request.get_json(silent=True)):
+            abort(400)
 
 
 def register_security_headers(app: Flask) -> None:
@@ -40,3 +56,10 @@ def register_security_headers(app: Flask) -> None:
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+def secret_digest(secret: str) -> str:
+    """The sha256 under which a random secret (a session, a link's token, an API token) is
+    stored: the database holds no secret that would open anything. The secrets are long and
+    random, so a fast hash suffices."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -12,9 +12,9 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from center.core.db import db
+from center.core.downloads import send_stored
 from center.core.pagination import paginate
 from center.core.pdf import PdfRenderError
-from center.extensions import current_storage
 from center.projects import PROJECT_SECTIONS, bp, closeout, reports, services, tranches
 from center.projects.forms import ActionForm, CommentForm, FileForm, PaymentForm, ReportForm
 from center.projects.machine import GuardFailed, TransitionError
@@ -252,13 +252,7 @@ def report_download(project_id: int, period_id: int, file_id: int):
     item = db.session.get(ReportAttachment, file_id)
     if item is None or period.report is None or item.report_id != period.report.id:
         abort(404)
-    storage = current_storage()
-    url = storage.download_url(item.storage_key, filename=item.filename,
-                               content_type=item.content_type)
-    if url:
-        return redirect(url)
-    return send_file(BytesIO(storage.get(item.storage_key)), mimetype=item.content_type,
-                     as_attachment=True, download_name=item.filename)
+    return send_stored(item.storage_key, filename=item.filename, content_type=item.content_type)
 
 
 @bp.route("/<tenant>/projects/<int:project_id>/tranches/<int:tranche_id>", methods=["POST"])

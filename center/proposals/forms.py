@@ -75,6 +75,21 @@ class SectionForm(Form):
     revision = CounterField()
 
 
+#: The fields of the single-form sections, as the forms below and the API save them.
+OVERVIEW_FIELDS = ("title", "acronym", "topic", "abstract", "objectives", "keywords",
+                   "duration_months")
+IP_PLAN_FIELDS = ("foreground_ip", "foreground_ip_terms", "publication_policy")
+#: Section fields stored as NULL when left empty; every other one is text, stored as "".
+NULLABLE_FIELDS = {"duration_months", "foreground_ip"}
+
+
+def section_value(name: str, value: Any) -> Any:
+    """What a section field's form value is stored as."""
+    if name in NULLABLE_FIELDS:
+        return value or None
+    return "" if value is None else value
+
+
 class OverviewForm(SectionForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=40)])

@@ -20,14 +20,17 @@ from center.calls.models import ATTACHMENT_KINDS, Call
 from center.core import clock, money
 from center.core.countries import country_choices
 from center.core.db import db
+from center.core.downloads import send_stored
 from center.core.forms import take_parked_input
 from center.core.hidden_fields import MAX_COUNTER
 from center.core.links import external_url
 from center.core.pagination import paginate
 from center.core.pdf import render_pdf
-from center.extensions import current_storage, limit
+from center.extensions import limit
 from center.proposals import bp, services, travel, workflow
 from center.proposals.forms import (
+    IP_PLAN_FIELDS,
+    OVERVIEW_FIELDS,
     SECTION_LABELS,
     TEAM_ROLES,
     AttachmentForm,
@@ -45,6 +48,7 @@ from center.proposals.forms import (
     TripForm,
     budget_line_form,
     preview_labels,
+    section_value,
 )
 from center.proposals.models import (
     Attachment,
@@ -245,24 +249,14 @@ def _saved(proposal: Proposal, section: str, message: str | None = None):  # noq
     return redirect(url_for("proposals.edit", proposal_id=proposal.id, section=section))
 
 
-#: Section fields stored as NULL when left empty; every other one is text, stored as "".
-NULLABLE_FIELDS = {"duration_months", "foreground_ip"}
-
-
-def _clean(name: str, value: Any) -> Any:
-    if name in NULLABLE_FIELDS:
-        return value or None
-    return "" if value is None else value
-
-
 def _single_form_section(proposal: Proposal, section: str, form: Any,
-                         fields: list[str]) -> Any:
+                         fields: tuple[str, ...]) -> Any:
     if form.validate_on_submit():
         try:
             services.update_sections(
                 proposal, section, by=current_user,
                 expected_revision=int(form.revision.data or 0),
-                **{name: _clean(name, getattr(form, name).data) for name in fields})
+                **{name: section_value(name, getattr(form, name).data) for name in fields})
         except services.StaleEdit as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
@@ -278,11 +272,9 @@ def _overview(proposal: Proposal) -> Any:
     form = OverviewForm(obj=proposal if request.method == "GET" else None, call=proposal.call)
     form.topic.choices = [SelectChoice("", "—")] + [SelectChoice(t, t)
                                                     for t in proposal.call.topics]
-    return _single_form_section(proposal, "overview", form, [
-        "title", "acronym", "topic", "abstract", "objectives", "keywords", "duration_months"])
+    return _single_form_section(proposal, "overview", form, OVERVIEW_FIELDS)
 
 
-IP_PLAN_FIELDS = ("foreground_ip", "foreground_ip_terms", "publication_policy")
 IP_ROW_FIELDS = ("institute_id", "description", "restrictions")
 
 
@@ -335,7 +327,7 @@ def _ip(proposal: Proposal) -> Any:
                                                                     or 0), **values)
         if save_plan:  # its revision was checked above, before the row moved it on
             services.update_sections(proposal, "ip", by=current_user, expected_revision=None,
-                                     **{f: _clean(f, getattr(form, f).data)
+                                     **{f: section_value(f, getattr(form, f).data)
                                         for f in IP_PLAN_FIELDS})
     except services.ProposalError as exc:
         db.session.rollback()
@@ -779,14 +771,8 @@ def remove(proposal_id: int, section: str, item_id: int):
 def download(proposal_id: int, attachment_id: int):
     proposal = get_proposal_or_404(proposal_id)
     attachment = _row_or_404(Attachment, proposal, attachment_id)
-    storage = current_storage()
-    url = storage.download_url(attachment.storage_key, filename=attachment.filename,
-                               content_type=attachment.content_type)
-    if url:
-        return redirect(url)
-    return send_file(BytesIO(storage.get(attachment.storage_key)),
-                     mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename)
+    return send_stored(attachment.storage_key, filename=attachment.filename,
+                       content_type=attachment.content_type)
 
 
 @bp.route("/<tenant>/proposals/<int:proposal_id>/invite", methods=["POST"])

@@ -210,7 +210,7 @@ class ReviewForm(VersionedForm):
 
     @classmethod
     def build(cls, rubric: list[dict[str, Any]], *,
-              data: dict[str, Any] | None = None) -> ReviewForm:
+              data: dict[str, Any] | None = None, **form_args: Any) -> ReviewForm:
         fields = {}
         for n, criterion in enumerate(rubric):
             top = int(criterion["scale"])
@@ -222,7 +222,7 @@ class ReviewForm(VersionedForm):
                                                     for v in range(1, top + 1)],
                 validators=[Optional()])
         form_class = type("RubricReviewForm", (cls,), fields)
-        form = form_class(data=data)
+        form = form_class(data=data, **form_args)
         form.criteria = [(c, form[f"score_{n}"]) for n, c in enumerate(rubric)]
         return form
 

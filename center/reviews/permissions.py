@@ -25,7 +25,8 @@ from center.reviews.models import (
     ReviewRound,
     ReviewStatus,
 )
-from center.tenants.models import Donor, DonorKind
+from center.tenants.models import Donor, DonorKind, Role
+from center.tenants.permissions import membership_for
 
 S = ProposalStatus
 
@@ -43,6 +44,12 @@ FUNDING_STATES = frozenset({S.funding, S.approved, S.agreement_issued, S.active,
 
 def donor_takes_part(call: Call, donor_id: int | None) -> bool:
     return donor_id is not None and any(cd.donor_id == donor_id for cd in call.donors)
+
+
+def acting_donor_id() -> int | None:
+    """The donor the signed-in reviewer acts for in this center (None: not a reviewer)."""
+    membership = membership_for(Role.reviewer)
+    return membership.donor_id if membership is not None else None
 
 
 def sees_applicants(call: Call) -> bool:

@@ -33,10 +33,10 @@ from center.calls.models import Call
 from center.core import clock
 from center.core.countries import country_choices
 from center.core.db import db
+from center.core.downloads import send_stored
 from center.core.exports import csv_response, xlsx_response
 from center.core.money import format_money
 from center.core.pdf import render_pdf
-from center.extensions import current_storage
 from center.proposals.models import Attachment, Proposal, ProposalStatus
 from center.proposals.permissions import can_view as can_view_proposal
 from center.reviews import bp, funding, services
@@ -64,6 +64,7 @@ from center.reviews.models import (
     weighted_score,
 )
 from center.reviews.permissions import (
+    acting_donor_id,
     can_declare,
     can_edit_review,
     can_fund_call,
@@ -77,7 +78,7 @@ from center.reviews.permissions import (
 from center.reviews.redaction import review_copy
 from center.tenants import services as tenants
 from center.tenants.models import Donor, Membership, Role
-from center.tenants.permissions import current_roles, has_role, membership_for, roles
+from center.tenants.permissions import current_roles, has_role, roles
 
 #: Who runs the review of a call.
 MANAGERS = (Role.officer, Role.admin)
@@ -88,15 +89,10 @@ DEFAULT_ORDER = {"score": "desc", "spread": "desc", "reviews": "desc", "title": 
 
 # --- loading ------------------------------------------------------------------------------
 
-def _reviewer_donor_id() -> int | None:
-    membership = membership_for(Role.reviewer)
-    return membership.donor_id if membership is not None else None
-
-
 def get_my_assignment_or_404(assignment_id: int) -> Assignment:
     """Load one of the signed-in reviewer's assignments; anyone else's is 404."""
     assignment = db.get_or_404(Assignment, assignment_id)
-    if not is_assigned_reviewer(current_user, assignment, _reviewer_donor_id()):
+    if not is_assigned_reviewer(current_user, assignment, acting_donor_id()):
         abort(404)
     return assignment
 
@@ -119,7 +115,7 @@ def _countries() -> list[tuple[str, str]]:
 @bp.app_template_global()
 def reviewer_tasks() -> dict[str, Any]:
     """The signed-in reviewer's open assignments and rapporteur work, for the dashboard."""
-    donor_id = _reviewer_donor_id()
+    donor_id = acting_donor_id()
     assignments = [a for a in services.my_assignments(current_user)
                    if is_assigned_reviewer(current_user, a, donor_id)
                    and a.proposal.status == ProposalStatus.under_review and not a.submitted]
@@ -171,7 +167,7 @@ def review_panel(proposal: Proposal) -> dict[str, Any]:
 @roles(Role.reviewer)
 def mine():
     """List the reviewer's proposals: to declare, to review, submitted."""
-    donor_id = _reviewer_donor_id()
+    donor_id = acting_donor_id()
     assignments = [a for a in services.my_assignments(current_user)
                    if is_assigned_reviewer(current_user, a, donor_id)]
     return render_template(
@@ -220,7 +216,7 @@ def declare(assignment_id: int):
     assignment = get_my_assignment_or_404(assignment_id)
     if assignment.status == AssignmentStatus.accepted:
         return redirect(url_for("reviews.review", assignment_id=assignment.id))
-    if not can_declare(current_user, assignment, _reviewer_donor_id()):
+    if not can_declare(current_user, assignment, acting_donor_id()):
         abort(404)
     form = DeclarationForm(data={"version": str(assignment.version)})
     if form.validate_on_submit():
@@ -252,7 +248,7 @@ def _review_page(assignment: Assignment, form: ReviewForm, status: int = 200) ->
     proposal = assignment.proposal
     call = proposal.call
     review_round = services.round_for(call)
-    donor_id = _reviewer_donor_id()
+    donor_id = acting_donor_id()
     review = assignment.review
     return render_template(
         "reviews/review.html", assignment=assignment, proposal=proposal, call=call,
@@ -273,7 +269,7 @@ def review(assignment_id: int):
     assignment = get_my_assignment_or_404(assignment_id)
     if assignment.status == AssignmentStatus.pending:
         return redirect(url_for("reviews.declare", assignment_id=assignment.id))
-    donor_id = _reviewer_donor_id()
+    donor_id = acting_donor_id()
     if not can_read_proposal(current_user, assignment, donor_id):
         abort(404)
     rubric = assignment.proposal.call.rubric
@@ -316,7 +312,7 @@ def review(assignment_id: int):
 def review_pdf(assignment_id: int):
     """The reviewer's copy of the proposal as a PDF (blinded where the call says so)."""
     assignment = get_my_assignment_or_404(assignment_id)
-    if not can_read_proposal(current_user, assignment, _reviewer_donor_id()):
+    if not can_read_proposal(current_user, assignment, acting_donor_id()):
         abort(404)
     proposal = assignment.proposal
     html = render_template("reviews/proposal_pdf.html", copy=review_copy(
@@ -333,18 +329,12 @@ def review_file(assignment_id: int, attachment_id: int):
     assignment = get_my_assignment_or_404(assignment_id)
     proposal = assignment.proposal
     attachment = db.session.get(Attachment, attachment_id)
-    if (not can_read_proposal(current_user, assignment, _reviewer_donor_id())
+    if (not can_read_proposal(current_user, assignment, acting_donor_id())
             or not sees_applicants(proposal.call)
             or attachment is None or attachment.proposal_id != proposal.id):
         abort(404)
-    storage = current_storage()
-    url = storage.download_url(attachment.storage_key, filename=attachment.filename,
-                               content_type=attachment.content_type)
-    if url:
-        return redirect(url)
-    return send_file(BytesIO(storage.get(attachment.storage_key)),
-                     mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename)
+    return send_stored(attachment.storage_key, filename=attachment.filename,
+                       content_type=attachment.content_type)
 
 
 @bp.route("/<tenant>/reviews/proposals/<int:proposal_id>/consensus", methods=["GET", "POST"])
@@ -354,7 +344,7 @@ def consensus(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     assignment = db.session.scalar(select(Assignment).where(
         Assignment.proposal_id == proposal.id, Assignment.reviewer_id == current_user.id))
-    donor_id = _reviewer_donor_id()
+    donor_id = acting_donor_id()
     if assignment is None or not can_read_proposal(current_user, assignment, donor_id):
         abort(404)
     entry = services.panel_entry(proposal)

@@ -4,7 +4,6 @@ people in and out of a tenant: invitations by e-mail, their acceptance, role rev
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import Any
 
@@ -22,6 +21,7 @@ from center.core.collation import by_locale
 from center.core.db import db, tenant_scope
 from center.core.links import external_url
 from center.core.notifications import send_email
+from center.core.security import secret_digest
 from center.reviews.models import DonorDelegate
 from center.tenants import visas
 from center.tenants.models import (
@@ -195,9 +195,6 @@ class LastAdmin(MembershipError):
     """Revoking this role would leave the center without an administrator."""
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def _role_of(role_key: str) -> Role:
     return Role.reviewer if role_key == "delegate" else Role(role_key)
@@ -250,7 +247,7 @@ def invite_member(tenant: Tenant, *, email: str, role_key: str, by: User,
         donor_id=donor.id if role == Role.reviewer else None,
         country_code=country_code if role == Role.concurrence else None,
         institute_id=institute.id if role == Role.signatory else None,
-        token_hash=_token_hash(token), status=InvitationStatus.pending, invited_by_id=by.id,
+        token_hash=secret_digest(token), status=InvitationStatus.pending, invited_by_id=by.id,
         created_at=now, expires_at=now + dt.timedelta(days=days))
     db.session.add(invitation)
     db.session.flush()
@@ -269,7 +266,7 @@ def invite_member(tenant: Tenant, *, email: str, role_key: str, by: User,
 def find_invitation(token: str) -> Invitation | None:
     """Return this tenant's invitation whose link carries ``token``, whatever its state."""
     return db.session.scalar(select(Invitation).where(
-        Invitation.token_hash == _token_hash(token)))
+        Invitation.token_hash == secret_digest(token)))
 
 
 def check_open(invitation: Invitation) -> None:

@@ -42,6 +42,7 @@ from center.reviews.models import Assignment, AssignmentStatus
 from center.screening.models import ConcurrenceRequest
 from center.tenants.models import Country, Donor, Institute, Role, Tenant
 from tests.reviews.conftest import fill
+from tests.support.api import bearer, is_api_rule, issue_token
 from tests.support.states import put_in_state
 from tests.world import PASSWORD, World
 
@@ -79,6 +80,14 @@ ROUTES: dict[str, str] = {
     "tenants.load_visa_rules": "own", "tenants.platform_index": "own",
     "tenants.create_tenant": "own", "core.outbox": "own", "projects.index": "own",
     "amendments.index": "own", "monitoring.claim_list": "own",
+    # The JSON API: its document and interactive page are public; a token reaches the rest.
+    "api.openapi": "public", "api.center_openapi": "public", "api.docs": "public",
+    "api.docs_asset": "public", "api.tokens_page": "own",
+    "api_token.show": "own", "api_calls.list": "own", "api_proposals.list": "own",
+    "api_proposals.start": "own", "api_reviews.list": "own", "api_portfolio.list": "own",
+    "api_agreements.list": "own",
+    # A call is read by every member, as its page is by anyone.
+    "api_calls.show": "own",
     # Routes that load an object named in the URL.
     **{endpoint: "refused" for endpoint in (
         "agreements.acknowledge", "agreements.batch", "agreements.clause_version",
@@ -111,7 +120,10 @@ ROUTES: dict[str, str] = {
         "amendments.download", "amendments.acknowledge", "monitoring.project",
         "monitoring.record_visit", "monitoring.close_action", "monitoring.hand_over",
         "monitoring.claim", "exports.call_exports", "exports.call_csv", "exports.call_xlsx",
-        "screening.audit_xlsx",
+        "screening.audit_xlsx", "api.revoke_token",
+        "api_proposals.show", "api_proposals.overview", "api_proposals.ip",
+        "api_proposals.submit", "api_reviews.show", "api_reviews.save", "api_portfolio.show",
+        "api_agreements.show", "api_agreements.pdf",
     )},
 }
 
@@ -124,7 +136,8 @@ ALLOWED = {("reviews.call_funding", "reviewer_other_donor"),
 #: D1 and are bound to other proposals only, so they read the project's pages as every
 #: reviewer of a funding donor does (a reviewer of D2 is still refused).
 PROJECT_PAGES = {f"projects.{endpoint}" for endpoint in (
-    "show", "report", "report_action", "report_comment", "report_download", "summary_pdf")}
+    "show", "report", "report_action", "report_comment", "report_download", "summary_pdf")
+} | {"api_portfolio.show"}
 ALLOWED |= {(endpoint, persona) for endpoint in PROJECT_PAGES
             for persona in ("conflicted_reviewer", "blind_reviewer")}
 #: A call's exports answer a delegate of any donor that may fund the call, scoped to that
@@ -229,6 +242,8 @@ def outsiders(app: Flask, world: World) -> Iterator[dict[str, FlaskClient]]:
         response = client.post("/login", data={"email": f"{key}@{side.slug}.example",
                                                "password": PASSWORD})
         assert response.status_code == 302, key
+        # The API's routes are walked with the persona's token (one that may write).
+        client.api_headers = bearer(issue_token(app, side, f"{key}@{side.slug}.example"))
         clients[key] = client
     yield clients
 
@@ -273,12 +288,17 @@ def test_outsiders_reach_no_object_of_another_member(app: Flask, world: World,
                 if (rule.endpoint, persona) in ALLOWED:
                     if persona == BLIND_PERSONA and method == "GET" \
                             and rule.endpoint not in NAMED_BY_DESIGN:
-                        blind_pages[path] = client.get(path)
+                        blind_pages[path] = client.get(
+                            path, headers=client.api_headers if is_api_rule(rule) else {})
                     continue
                 with app.app_context(), tenant_scope(side.tenant_id):
                     before = _fingerprint()
                     db.session.remove()
-                response = client.open(path, method=method, data={})
+                if is_api_rule(rule):
+                    response = client.open(path, method=method, json={},
+                                           headers=client.api_headers)
+                else:
+                    response = client.open(path, method=method, data={})
                 with app.app_context(), tenant_scope(side.tenant_id):
                     after = _fingerprint()
                     db.session.remove()
@@ -317,14 +337,16 @@ def test_the_blind_reviewer_reads_no_applicant_name_on_their_own_pages(
                 kind == "own" or (kind == "refused" and "assignment_id" in rule.arguments)):
             continue
         path = _fill(rule, ids).replace("<tenant>", side.slug)
-        pages[path] = client.get(path)
+        pages[path] = client.get(path, headers=client.api_headers if is_api_rule(rule) else {})
     reached = {p for p, r in pages.items() if r.status_code == 200}
     base = f"/{side.slug}/reviews/assignments/{mine}"
+    api = f"/{side.slug}/api/v1"
     assert {f"/{side.slug}/reviews/", f"/{side.slug}/dashboard", base,
-            f"{base}/proposal.pdf"} <= reached
+            f"{base}/proposal.pdf", f"{api}/reviews", f"{api}/reviews/{mine}"} <= reached
     # The pages carry the proposal, struck of names: the walk read real content.
     assert "Partner 1" in _page_text(pages[base])
     assert "Glacier melt" in _page_text(pages[f"{base}/proposal.pdf"])
+    assert "Partner 1" in _page_text(pages[f"{api}/reviews/{mine}"])
     assert _blind_leaks(app, world, pages) == {}
 
 

@@ -16,6 +16,7 @@ from center.core.db import (
     tenant_scope,
 )
 from center.tenants.models import Donor, Institute, Membership
+from tests.support.api import bearer, is_api_rule, issue_token
 from tests.world import World
 
 
@@ -99,20 +100,25 @@ def _tenant_rules(app):
 def test_objects_of_another_tenant_are_404_on_every_route(app, world: World, client,
                                                          login) -> None:
     """Every role of A asks A's URLs for B's objects: 404 where the role may call the view,
-    403 where it may not; never the object."""
+    403 where it may not; never the object. The API's routes are asked with each role's
+    token instead of a session."""
     checked = 0
+    tokens = {email: bearer(issue_token(app, world.a, email)) for email in world.a.emails.values()}
     for rule in _tenant_rules(app):
         if not (rule.arguments - {"tenant"}):
             continue
         path = _fill(rule, world.b.ids)
         assert path is not None, f"the world has no object for {rule.rule}: add it to tests/world"
         path = path.replace("<tenant>", world.a.slug)
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
         access = app.view_functions[rule.endpoint].access
         for role, email in world.a.emails.items():
-            client.post("/logout")
-            login(email)
-            response = client.open(path, method=method)
+            if is_api_rule(rule):
+                response = client.open(path, method=method, json={}, headers=tokens[email])
+            else:
+                client.post("/logout")
+                login(email)
+                response = client.open(path, method=method)
             may_call = access in ("public", "signed_in") or role in access.split(":")[-1].split(",")
             expected = 404 if may_call else 403
             assert response.status_code == expected, (rule.rule, role, response.status_code)
@@ -121,7 +127,10 @@ def test_objects_of_another_tenant_are_404_on_every_route(app, world: World, cli
 
 
 def test_pages_of_another_tenant_are_404_for_non_members(app, world: World, login) -> None:
+    """A's administrator asks B's URLs: 404 on every page; on the API, A's token is not a
+    token of B at all (401)."""
     client = login(world.a.emails["admin"])
+    token = bearer(issue_token(app, world.a, world.a.emails["admin"]))
     for rule in _tenant_rules(app):
         view = app.view_functions[rule.endpoint]
         if view.access == "public":
@@ -130,7 +139,11 @@ def test_pages_of_another_tenant_are_404_for_non_members(app, world: World, logi
         if path is None:
             continue
         path = path.replace("<tenant>", world.b.slug)
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        if is_api_rule(rule):
+            response = client.open(path, method=method, json={}, headers=token)
+            assert response.status_code == 401, (rule.rule, response.status_code)
+            continue
         response = client.open(path, method=method)
         assert response.status_code == 404, (rule.rule, response.status_code)
 
