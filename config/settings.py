@@ -99,6 +99,10 @@ DEFAULTS: dict[str, Any] = {
     #: Where the process that runs duplicate checks (the `dedup` queue's worker) keeps its
     #: vector index files; they are caught up from the database, never needed for recovery.
     "DEDUP_INDEX_DIR": str(INSTANCE / "dedup-index"),
+    #: Hosts (host or host:port, comma-separated) the centers' sanctions lists may be fetched
+    #: from on a schedule; empty: lists are only uploaded. And how long one fetch may take.
+    "SANCTIONS_SOURCE_HOSTS": "",
+    "SANCTIONS_FETCH_TIMEOUT_SECONDS": 60,
     #: Bearer token that may read /metrics; unset, only loopback clients may.
     "METRICS_TOKEN": None,
     "LOG_LEVEL": "INFO",

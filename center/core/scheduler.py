@@ -170,6 +170,7 @@ def _register_builtins() -> None:
     register_periodic("jobs.sweep", sweep_in_worker, interval="SCHEDULE_SWEEP_SECONDS")
     register_tenant_task("screening.concurrence_deadlines")
     register_tenant_task("reviews.reminders")
+    register_tenant_task("screening.refresh_sanctions")
 
 
 _register_builtins()

@@ -19,4 +19,4 @@ DASHBOARD_PANELS = {
     Role.admin: ["screening/_dashboard_admin.html"],
 }
 
-from center.screening import cli, views  # noqa: E402,F401  (routes and commands attach to bp)
+from center.screening import cli, source_views, views  # noqa: E402,F401  (routes, commands)

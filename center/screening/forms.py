@@ -106,6 +106,21 @@ class SanctionsImportForm(Form):
                                     "listed as errors"))
 
 
+class ListSourceForm(Form):
+    """Where the list is fetched from on a schedule: its files' addresses, one per line."""
+
+    urls = TextAreaField(_l("Addresses of the list's files"), description=_l(
+        "One per line, as the publisher publishes them (for OFAC: sdn.csv, alt.csv and "
+        "add.csv). Leave empty to stop fetching."), validators=[Optional(), Length(max=2000)])
+    source_label = StringField(_l("Name of the versions fetched"),
+                               description=_l("E.g. “UN Security Council consolidated list”."),
+                               validators=[Optional(), Length(max=150)])
+
+    @property
+    def url_list(self) -> list[str]:
+        return [line.strip() for line in (self.urls.data or "").splitlines() if line.strip()]
+
+
 class ConcurrenceForm(VersionedForm):
     decision = RadioField(_l("Your government's answer"), choices=[
         SelectChoice("concur", _l("Concur")), SelectChoice("object", _l("Object"))],

@@ -120,13 +120,13 @@ def active_list() -> SanctionsList | None:
     return db.session.scalar(select(SanctionsList).where(SanctionsList.is_active.is_(True)))
 
 
-def import_sanctions_list(*, filename: str = "", data: bytes = b"", label: str, by: User,
+def import_sanctions_list(*, filename: str = "", data: bytes = b"", label: str, by: User | None,
                           skip_bad_rows: bool = False,
                           files: list[ListFile] | None = None) -> SanctionsList:
     """Import a consolidated list as the new active version: the portal's CSV or a list as
     its publisher publishes it (`center.screening.published_lists`: UN XML, OFAC's SDN
     files, the EU's CSV, OpenSanctions' CSV), given as ``files`` or as one ``filename`` and
-    its ``data``.
+    its ``data``; ``by`` is None for the scheduled refresh (`center.screening.list_sources`).
 
     Effects: a `SanctionsList` with its entries; the previous active list marked replaced
     (kept, with the hits found against it); an audit event. A file with unreadable rows is
@@ -160,7 +160,7 @@ def import_sanctions_list(*, filename: str = "", data: bytes = b"", label: str, 
     new = SanctionsList(number=number, label=label.strip() or filename, filename=filename,
                         sha256=hashlib.sha256(data).hexdigest(), entry_count=len(entries),
                         skipped_rows=len({e.line for e in errors}), is_active=True,
-                        imported_at=now, imported_by_id=by.id)
+                        imported_at=now, imported_by_id=by.id if by is not None else None)
     new.entries = [SanctionsEntryRow(line=int(e.id), name=e.name, aliases=e.aliases,
                                      country=e.country, kind=e.type, list_name=e.list_name,
                                      reference=e.reference) for e in entries]

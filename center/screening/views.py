@@ -43,6 +43,7 @@ from center.screening.forms import (
     ConcurrenceForm,
     ConfirmInstituteForm,
     DecisionForm,
+    ListSourceForm,
     MergeInstituteForm,
     RefreshForm,
     SanctionsImportForm,
@@ -67,6 +68,7 @@ from center.screening.permissions import (
     sees_every_government,
 )
 from center.screening.published_lists import ListFile
+from center.screening.source_views import source_panel
 from center.tenants import services as tenants
 from center.tenants.models import Institute, Role, country_name
 from center.tenants.permissions import current_roles, roles
@@ -403,14 +405,22 @@ def sanctions():
             if job is not None:
                 return redirect(url_for("core.job_page", job_id=job.id))
             return redirect(url_for("screening.sanctions"))
+    return sanctions_page(form=form, row_errors=row_errors, status=422 if form.errors else 200)
+
+
+def sanctions_page(*, form: SanctionsImportForm | None = None,
+                   source_form: ListSourceForm | None = None, row_errors: list[Any] = (),
+                   status: int = 200) -> tuple[str, int]:
+    """The sanctions page: the versions, the import form and the source panel."""
     lists = db.session.scalars(select(SanctionsList).order_by(SanctionsList.number.desc())
                                .limit(50)).all()
-    return render_template("screening/sanctions.html", form=form, lists=lists,
+    return render_template("screening/sanctions.html",
+                           form=form or SanctionsImportForm(formdata=None), lists=lists,
                            rescreened=job_named_in_request("screening.rescreen"),
                            row_errors=row_errors[:100],
                            more_errors=max(0, len(row_errors) - 100),
-                           can_import=can_import_lists(current_roles())), (
-        422 if form.errors else 200)
+                           can_import=can_import_lists(current_roles()),
+                           **source_panel(source_form)), status
 
 
 @bp.route("/<tenant>/screening/sanctions/<int:sanctions_list_id>")

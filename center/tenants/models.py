@@ -65,6 +65,10 @@ TENANT_SETTING_DEFAULTS: dict[str, Any] = {
     #: A redirection moving at most this share of each source budget line (as agreed) may
     #: be approved by the programme officer alone; more needs the funding donors' approval.
     "redirection_limit_percent": 10,
+    #: Where the sanctions list is fetched from on a schedule (center/screening/list_sources):
+    #: {"urls": [...], "label": "..."}, and how the last fetch went.
+    "sanctions_source": None,
+    "sanctions_source_last": None,
 }
 
 

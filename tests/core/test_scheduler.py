@@ -58,10 +58,11 @@ def test_every_periodic_job_is_registered(app: Flask, redis: Redis, report_hook:
     jobs = {job.name: job for job in runner.get_jobs()}
     assert set(jobs) == {"mail.deliver", "jobs.sweep", "screening.concurrence_deadlines",
                          "reviews.reminders", "projects.reminders",
-                         "test.report_deadlines"}
+                         "screening.refresh_sanctions", "test.report_deadlines"}
     assert jobs["mail.deliver"].interval == app.config["SCHEDULE_MAIL_SECONDS"]
     assert jobs["jobs.sweep"].interval == app.config["SCHEDULE_SWEEP_SECONDS"]
     assert jobs["reviews.reminders"].cron == app.config["SCHEDULE_DAILY_CRON"]
+    assert jobs["screening.refresh_sanctions"].cron == app.config["SCHEDULE_DAILY_CRON"]
 
 
 def test_a_periodic_job_needs_one_schedule() -> None:
