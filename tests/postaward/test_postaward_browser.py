@@ -14,17 +14,15 @@ from flask import Flask
 from pypdf import PdfReader
 
 from center.agreements import services as agreements
-from center.auth.models import User
 from center.core import clock
 from center.core.db import db, tenant_scope
-from center.projects import reports, tranches
 from center.projects.models import Project
 from center.projects.services import project_of
 from center.proposals.models import Proposal
 from center.tenants.models import Role, Tenant
 from tests.support.browser import screenshot
 from tests.support.browser import sign_in as _sign_in
-from tests.support.projects import active_project
+from tests.support.projects import active_project, settle_the_rest
 from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.browser
@@ -62,37 +60,6 @@ def _first_released(app: Flask, world: World, proposal_id: int) -> tuple[int, in
         ids = project.id, tranche.period_id, tranche.number
         db.session.remove()
     return ids
-
-
-def _rest_of_the_project(app: Flask, world: World, project_id: int) -> None:
-    """What the walk does not click through: the other reports accepted and the other
-    tranches settled, through the services (their own tests check them)."""
-    side = world.a
-    with app.app_context(), tenant_scope(side.tenant_id):
-        tenant = db.session.get(Tenant, side.tenant_id)
-        project = db.session.get(Project, project_id)
-        applicant, officer, admin = (db.session.get(User, side.user_ids[r])
-                                     for r in (Role.applicant, Role.officer, Role.admin))
-        for period in project.periods:
-            if period.is_done:
-                continue
-            report = reports.start_report(period, by=applicant)
-            reports.save_draft(report, by=applicant, expected_version=report.version,
-                               sections={"summary": f"Period {period.number} done.",
-                                         "results": f"Results of period {period.number}."},
-                               progress={})
-            reports.fire(report, "submit", by=applicant, roles=frozenset({Role.applicant}),
-                         tenant=tenant)
-            reports.fire(report, "accept", by=officer, roles=frozenset({Role.officer}),
-                         tenant=tenant)
-        for t in project.tranches:
-            if t.status == "due":
-                tranches.fire(t, "approve", by=officer, roles=frozenset({Role.officer}))
-            if t.status == "approved":
-                tranches.fire(t, "pay", by=admin, roles=ADMIN, reference=f"REF-{t.number}",
-                              paid_on=clock.now().date())
-        db.session.commit()
-        db.session.remove()
 
 
 def test_a_project_from_countersignature_through_an_amendment_to_close_out(
@@ -196,7 +163,7 @@ def test_a_project_from_countersignature_through_an_amendment_to_close_out(
     _shot(page, "04-project-with-amendment")
 
     # Everything else settled, the administrator closes the project.
-    _rest_of_the_project(app, world, project_id)
+    settle_the_rest(app, world.a, project_id)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, side.emails["admin"])
     page.goto(project_url)

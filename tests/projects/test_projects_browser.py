@@ -11,12 +11,13 @@ from center.agreements.models import Party
 from center.auth.models import User
 from center.core import clock
 from center.core.db import db, tenant_scope
-from center.projects import reports, services, tranches
+from center.projects import services
 from center.projects.models import Project
 from center.tenants.models import Role, Tenant
 from tests.agreements.world_part import memoised_render
 from tests.projects.world_part import ADMIN, funded_proposal
 from tests.support.browser import screenshot, sign_in
+from tests.support.projects import settle_the_rest
 from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.browser
@@ -43,37 +44,6 @@ def _issued_and_acknowledged(app: Flask, world: World) -> tuple[int, int]:
         ids = proposal.id, agreement.id
         db.session.remove()
     return ids
-
-
-def _rest_of_the_project(app: Flask, world: World, project_id: int) -> None:
-    """What the walk does not click through: the other reports accepted, the other tranches
-    settled (each through the services, as their own tests check)."""
-    side = world.a
-    with app.app_context(), tenant_scope(side.tenant_id):
-        tenant = db.session.get(Tenant, side.tenant_id)
-        project = db.session.get(Project, project_id)
-        applicant = db.session.get(User, side.user_ids[Role.applicant])
-        officer = db.session.get(User, side.user_ids[Role.officer])
-        admin = db.session.get(User, side.user_ids[Role.admin])
-        for period in project.periods:
-            if period.is_done:
-                continue
-            report = reports.start_report(period, by=applicant)
-            reports.save_draft(report, by=applicant, expected_version=report.version,
-                               sections={"summary": "Done.", "results": "Results."},
-                               progress={})
-            reports.fire(report, "submit", by=applicant, roles=frozenset({Role.applicant}),
-                         tenant=tenant)
-            reports.fire(report, "accept", by=officer, roles=frozenset({Role.officer}),
-                         tenant=tenant)
-        for t in project.tranches:
-            if t.status == "due":
-                tranches.fire(t, "approve", by=officer, roles=frozenset({Role.officer}))
-            if t.status == "approved":
-                tranches.fire(t, "pay", by=admin, roles=ADMIN, reference=f"REF-{t.number}",
-                              paid_on=clock.now().date())
-        db.session.commit()
-        db.session.remove()
 
 
 def test_a_project_from_countersignature_to_close_out(page, app: Flask, world: World) -> None:
@@ -150,7 +120,7 @@ def test_a_project_from_countersignature_to_close_out(page, app: Flask, world: W
     assert "final report is not accepted" in page.locator("#closeout").inner_text()
     screenshot(page, "projects-tranche-paid")
 
-    _rest_of_the_project(app, world, project_id)
+    settle_the_rest(app, world.a, project_id)
     page.goto(project_url)
     page.get_by_role("button", name="Close the project").click()
     page.wait_for_load_state()
