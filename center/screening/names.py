@@ -33,6 +33,8 @@ from typing import Literal
 from anyascii import anyascii
 from rapidfuzz.distance import Levenshtein
 
+from center.screening import glossary
+
 __all__ = [
     "DEFAULT_THRESHOLD",
     "Hit",
@@ -282,7 +284,7 @@ _GENERIC_ORG_WORDS = frozenset(_words(
     "federalnyy russian rossiyskoy rossiyskiy rossiyskaya rossii russia ukraine ukrainian "
     "ukrainy korea korean republic ran nan ras nas so association foundation fund society "
     "bureau byuro department ministry branch filial division yeonguwon yeonguso daehakgyo "
-    "daehak"
+    "daehak general siberian"
 ))
 
 # --- Slavic and general letter rules --------------------------------------------------------
@@ -594,23 +596,55 @@ def _looks_like_entity(norms: Sequence[str]) -> bool:
         list(norms)))
 
 
+def _entity_tokens(name: str) -> tuple[_Token, ...]:
+    norms = _fold_legal_phrases(name_tokens(name, kind="entity"))
+    return tuple(_make_token(n, r, "entity") for n, r in zip(norms, _entity_roles(norms),
+                                                             strict=True))
+
+
+#: "named after Professor N. E. Zhukovsky", "imeni akademika Zababakhina": a dedication
+#: that one list gives and another leaves out.
+_DEDICATION = re.compile(r"\b(?:named\s+after|imeni|имени|им\.)\s.*$", re.IGNORECASE)
+
+
+def _entity_readings(name: str, *, screened: bool) -> list[str]:
+    """The ways an entity's name may be written short: the name; without the dedication
+    ("... named after N. E. Zhukovsky"); and for a ``screened`` name (not a list's), which
+    may be an affiliation line, its part before the first comma (the rest is the place:
+    "Tanchon Commercial Bank, Pyongyang"). A list's own entry is not cut at its comma:
+    "MINISTRY OF DEFENCE, <country>" must not become any ministry of defence."""
+    readings = [name]
+    if screened and "," in name:
+        readings.append(name.split(",", 1)[0])
+    readings += [short for r in list(readings) if (short := _DEDICATION.sub("", r).strip())
+                 and short != r]
+    return readings
+
+
 @lru_cache(maxsize=32768)
-def _prepare(name: str, kind: Kind) -> _PreparedName:
-    norms = name_tokens(name, kind=kind)
+def _prepare(name: str, kind: Kind, *, screened: bool = False) -> _PreparedName:
     if kind == "entity":
-        norms = _fold_legal_phrases(norms)
-        roles = _entity_roles(norms)
-    else:
-        roles = _person_roles(norms)
+        variants: list[tuple[_Token, ...]] = []
+        for reading in _entity_readings(name, screened=screened):
+            # Each reading, and its English one (center/screening/glossary.py): "Институт
+            # ядерной физики" is scored as "institute nuclear physics" too.
+            english = glossary.translated(reading)
+            for text in (reading, english) if english else (reading,):
+                tokens = _entity_tokens(text)
+                if tokens and tokens not in variants:
+                    variants.append(tokens)
+        tokens = variants[0] if variants else ()
+        return _PreparedName(kind, tokens, tuple(_Variant.of(v) for v in variants))
+    norms = name_tokens(name, kind=kind)
+    roles = _person_roles(norms)
     tokens = tuple(_make_token(n, r, kind) for n, r in zip(norms, roles, strict=True))
     variants = [tokens]
-    if kind == "person":
-        for i in range(len(tokens) - 1):
-            a, b = tokens[i], tokens[i + 1]
-            if (a.role == b.role == "name" and _ONE_KOREAN_SYLLABLE.fullmatch(a.norm)
-                    and _ONE_KOREAN_SYLLABLE.fullmatch(b.norm)):
-                joined = _make_token(a.norm + b.norm, "name", kind)
-                variants.append((*tokens[:i], joined, *tokens[i + 2:]))
+    for i in range(len(tokens) - 1):
+        a, b = tokens[i], tokens[i + 1]
+        if (a.role == b.role == "name" and _ONE_KOREAN_SYLLABLE.fullmatch(a.norm)
+                and _ONE_KOREAN_SYLLABLE.fullmatch(b.norm)):
+            joined = _make_token(a.norm + b.norm, "name", kind)
+            variants.append((*tokens[:i], joined, *tokens[i + 2:]))
     return _PreparedName(kind, tokens, tuple(_Variant.of(v) for v in variants))
 
 
@@ -814,7 +848,7 @@ class SanctionsMatcher:
         """
         if kind not in KINDS:
             raise ValueError(f"Invalid name kind: {kind!r}")
-        query = _prepare(name, kind)
+        query = _prepare(name, kind, screened=True)
         if not query.tokens:
             return []
         best: dict[int, tuple[float, str]] = {}
@@ -836,7 +870,7 @@ class SanctionsMatcher:
 
     def count_candidates(self, name: str, *, kind: Kind = "person") -> int:
         """Return how many listed names ``match`` would score for ``name`` (for benchmarks)."""
-        query = _prepare(name, kind)
+        query = _prepare(name, kind, screened=True)
         return len(self._candidates(query)) if query.tokens else 0
 
     def _candidates(self, query: _PreparedName) -> list[int]:
