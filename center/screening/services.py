@@ -362,6 +362,11 @@ def compute_report(proposal: Proposal, *, by: User | None) -> ScreeningReport:
 def _compute(proposal: Proposal, by: User | None) -> ScreeningReport:
     tenant = db.session.get(Tenant, proposal.tenant_id)
     now = clock.now()
+    # The screening job and the duplicate check's record (`record_duplicates`) run on
+    # different workers at once after a submission: the proposal's row lock makes the
+    # second wait for the first and find its report, instead of adding a second one.
+    db.session.execute(select(Proposal.id).where(Proposal.id == proposal.id)
+                       .with_for_update())
     report = db.session.scalar(select(ScreeningReport).where(
         ScreeningReport.proposal_id == proposal.id,
         ScreeningReport.version_no == proposal.version_no))

@@ -341,3 +341,12 @@ def test_a_body_that_is_not_json_is_a_clear_error(client: FlaskClient, world: Wo
     response = client.post(f"{base(world)}/proposals", data="call_id=1", headers={
         **applicant, "Content-Type": "application/json"})
     assert response.status_code in (400, 422) and response.is_json
+
+
+def test_every_endpoint_that_names_an_object_declares_how_it_loads_it(app: Flask) -> None:
+    """Like the pages' object permissions: an API endpoint with an id in its URL declares
+    the loader that refuses whoever may not reach that object (checked before its body)."""
+    undeclared = [rule.rule for rule in app.url_map.iter_rules()
+                  if rule.endpoint.startswith("api_") and rule.arguments - {"tenant"}
+                  and getattr(app.view_functions[rule.endpoint], "loads", None) is None]
+    assert undeclared == []

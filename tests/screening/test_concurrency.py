@@ -173,3 +173,60 @@ def test_the_officer_who_loses_is_told_on_the_page_and_the_winner_is_kept(
     assert "changed since you opened it" in response.get_data(as_text=True)
     stored = _stored(app, world, proposal_id)
     assert stored["status"] == ProposalStatus.concurrence and stored["decisions"] == 1
+
+
+@pytest.mark.postgres_only
+def test_the_screening_and_the_duplicate_record_add_one_report_between_them(
+        app: Flask, world: World) -> None:
+    """After a submission the screening job and the duplicate check (another worker) each
+    create the version's report if it has none: the second waits for the first and adds its
+    duplicates to the same report instead of failing on a second one."""
+    from center.screening import services
+    from center.screening.models import ScreeningReport
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("two writers at once: SQLite runs one transaction at a time")
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        applicant = db.session.get(User, world.a.user_ids[Role.applicant])
+        proposal = db.session.get(Proposal, world.a.ids["proposal_id"])
+        _complete(proposal, applicant, world.a)
+        submit(proposal, applicant)
+        db.session.commit()  # the screening job runs (eagerly, in tests) ...
+        db.session.execute(ScreeningReport.__table__.delete())  # ... and is undone
+        db.session.commit()
+        proposal_id = proposal.id
+        db.session.remove()
+    computed, errors = threading.Event(), []
+
+    def screening_job() -> None:
+        with app.app_context(), tenant_scope(world.a.tenant_id):
+            services.compute_report(db.session.get(Proposal, proposal_id), by=None)
+            db.session.flush()
+            computed.set()
+            threading.Event().wait(1.0)  # the duplicate check arrives meanwhile
+            db.session.commit()
+            db.session.remove()
+
+    def duplicate_check() -> None:
+        computed.wait(10)
+        with app.app_context(), tenant_scope(world.a.tenant_id):
+            try:
+                services.record_duplicates(db.session.get(Proposal, proposal_id), [],
+                                           by=None)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            db.session.remove()
+
+    threads = [threading.Thread(target=screening_job), threading.Thread(target=duplicate_check)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        reports = db.session.scalars(select(ScreeningReport).where(
+            ScreeningReport.proposal_id == proposal_id)).all()
+        assert len(reports) == 1 and reports[0].findings["duplicates"] == []
+        db.session.remove()
