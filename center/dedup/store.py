@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 #: Values per IN (...) list when reading or writing many n-grams at once.
 _BATCH = 5000
+#: A check reads the fingerprints of at most this many times ``max_candidates`` LSH
+#: candidates (those sharing the most bands), whatever the archive's size.
+LSH_READ_FACTOR = 2
 
 
 # --- LSH bands -------------------------------------------------------------------------------
@@ -290,19 +293,37 @@ class StoredIndex(DedupIndex):
 
     remove = add  # type: ignore[assignment]
 
-    def lsh_keys(self, fp: Fingerprint) -> list[str]:
-        """Keys of the documents sharing an LSH bucket with ``fp``."""
+    def lsh_keys(self, fp: Fingerprint, *, exclude: Collection[DocId] = (),
+                 limit: int | None = None) -> list[str]:
+        """Keys of the documents sharing an LSH bucket with ``fp``, those sharing the most
+        buckets first (the number of equal bands grows with the Jaccard similarity), at
+        most ``limit`` of them."""
         table = LshBucket.__table__
-        ids = select(table.c.fingerprint_id).where(
-            table.c.tenant_id == self.tenant_id,
-            table.c.bucket.in_(band_buckets(fp.signature, self.settings).tolist())).distinct()
-        return list(self.session.scalars(select(DocumentFingerprint.doc_key).where(
-            DocumentFingerprint.id.in_(ids))))
+        # Counted on the bucket index first, then joined: the plan cannot start from every
+        # fingerprint of the tenant.
+        shared = (select(table.c.fingerprint_id, func.count().label("bands"))
+                  .where(table.c.tenant_id == self.tenant_id,
+                         table.c.bucket.in_(band_buckets(fp.signature, self.settings).tolist()))
+                  .group_by(table.c.fingerprint_id)
+                  .subquery())
+        query = (select(DocumentFingerprint.doc_key)
+                 .join(shared, shared.c.fingerprint_id == DocumentFingerprint.id)
+                 .where(DocumentFingerprint.tenant_id == self.tenant_id)
+                 .order_by(shared.c.bands.desc(), DocumentFingerprint.doc_key))
+        if exclude:
+            query = query.where(DocumentFingerprint.doc_key.not_in([str(k) for k in exclude]))
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
 
     def candidates(self, fp: Fingerprint, *, exclude: Collection[DocId] = ()
                    ) -> dict[DocId, set[str]]:
         found: dict[DocId, set[str]] = {}
-        keys = [k for k in self.lsh_keys(fp) if k not in exclude]
+        # Only the documents sharing the most buckets are read, so that a check reads as
+        # many fingerprints in an archive of a million as in one of a thousand; the
+        # signatures then keep the closest ``max_candidates`` of them.
+        keys = self.lsh_keys(fp, exclude=exclude,
+                             limit=LSH_READ_FACTOR * self.settings.max_candidates)
         self._docs.load(keys)
         keys = [k for k in keys if dict.__contains__(self._docs, k)]
         keys = closest_by_signature(fp, keys, [self._docs[k].signature for k in keys],

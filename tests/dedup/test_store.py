@@ -111,3 +111,26 @@ def test_the_vector_index_catches_up_from_the_change_numbers(
                                   "dedup.import_projects"])
 def test_duplicate_checks_run_on_the_dedup_queue(task: str) -> None:
     assert jobs._TASKS[task].queue == jobs.DEDUP_QUEUE
+
+
+def test_a_check_reads_a_bounded_number_of_fingerprints_however_many_share_a_band(
+        in_tenant: World, dedup_settings, lexical_fingerprints) -> None:
+    """Twelve light edits of one text share its bands; with room for two candidates, the
+    check reads four of them (the ones sharing the most bands) and still finds the copy."""
+    from dataclasses import replace
+
+    settings = replace(dedup_settings, max_candidates=2, use_embeddings=False)
+    original = lexical_fingerprints["tb-en"]
+    _bands, rows = store.band_shape(settings.candidate_threshold, settings.num_perm)
+    copies = {}
+    for n in range(12):
+        signature = original.signature.copy()
+        signature[: rows * (n + 1)] += np.uint32(1)  # copy n differs in its first n + 1 bands
+        copies[f"copy-{n}"] = replace(original, signature=signature)
+    keys = _store_all(in_tenant, {"tb-en": original, **copies}, settings)
+    index = StoredIndex(db.session, in_tenant.a.tenant_id, settings)
+    shared = index.lsh_keys(original, exclude={keys["tb-en"]})
+    assert len(shared) == 12 and shared[0] == keys["copy-0"]
+    found = index.candidates(original, exclude={keys["tb-en"]})
+    assert len(dict(index._docs)) == store.LSH_READ_FACTOR * 2
+    assert set(found) == {keys["copy-0"], keys["copy-1"]}
