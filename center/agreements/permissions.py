@@ -7,19 +7,28 @@ proposal. Nobody acknowledges for a party on someone else's behalf, administrato
 
 Conflicts of interest are the reviews module's rule (`center.reviews.funding`), applied here
 because an acknowledgement is a later step of the same proposal.
+
+A list decides for all its agreements at once (`visible`, `parties_for`, `pending_for_each`):
+the person's donors, institutes and conflicts of interest are looked up once for the list,
+not once per row; `can_view`, `parties_of` and `pending_for` are the same rules for one
+agreement. Load a list's agreements with `LOADS`, so that reading them asks nothing more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from center.agreements.models import Agreement, AgreementStatus, Party
 from center.auth.models import User
 from center.core.db import db
 from center.proposals.models import Proposal, ProposalStatus
 from center.proposals.permissions import is_applicant_of
-from center.reviews.funding import is_conflicted
+from center.reviews.funding import conflicted_ids
 from center.reviews.models import DonorDelegate
+from center.reviews.services import CONFLICT_LOADS
 from center.tenants.models import Membership, Role
 
 #: A proposal whose agreement may be (re)generated: approved, or issued and not yet active.
@@ -27,6 +36,10 @@ GENERATABLE_STATES = frozenset({ProposalStatus.approved, ProposalStatus.agreemen
 #: Proposal states in which the agreement panel is shown.
 AGREEMENT_STATES = frozenset({ProposalStatus.approved, ProposalStatus.agreement_issued,
                               ProposalStatus.active, ProposalStatus.closed})
+#: What the rules below read of an agreement (its proposal's people and institutes, for the
+#: parties and the conflicts of interest; the acknowledgements): load it with a list's rows.
+LOADS = (selectinload(Agreement.proposal).options(*CONFLICT_LOADS),
+         selectinload(Agreement.acknowledgements))
 
 
 def reviewer_donor_ids(user: User) -> set[int]:
@@ -50,8 +63,13 @@ def signatory_institute_ids(user: User) -> set[int]:
 
 
 def is_lead_signatory(user: User, agreement: Agreement) -> bool:
+    return _signs_for_lead(agreement, signatory_institute_ids(user))
+
+
+def _signs_for_lead(agreement: Agreement, institutes: set[int]) -> bool:
+    """Whether the agreement's lead institute is one of ``institutes``."""
     lead = agreement.proposal.lead
-    return lead is not None and lead.institute_id in signatory_institute_ids(user)
+    return lead is not None and lead.institute_id in institutes
 
 
 def can_manage(roles: frozenset[Role]) -> bool:
@@ -82,16 +100,35 @@ def can_countersign(agreement: Agreement, roles: frozenset[Role]) -> bool:
 
 def can_view(user: User, agreement: Agreement, roles: frozenset[Role]) -> bool:
     """Staff see every version; the parties see the versions issued to them."""
+    return bool(visible(user, [agreement], roles))
+
+
+def visible(user: User, agreements: Iterable[Agreement], roles: frozenset[Role]
+            ) -> list[Agreement]:
+    """The ``agreements`` that ``user`` may see (`can_view` of each), in their order: staff
+    every version; the applicants, the lead's signatories and the donors' reviewers with no
+    conflict of interest the versions issued to them."""
+    agreements = list(agreements)
     if roles & {Role.admin, Role.officer}:
-        return True
-    if agreement.status == AgreementStatus.draft:
-        return False
-    if Role.applicant in roles and is_applicant_of(user, agreement.proposal):
-        return True
-    if Role.signatory in roles and is_lead_signatory(user, agreement):
-        return True
-    return (Role.reviewer in roles and bool(reviewer_donor_ids(user) & set(agreement.donor_ids))
-            and not is_conflicted(user, agreement.proposal))
+        return agreements
+    issued = [a for a in agreements if a.status != AgreementStatus.draft]
+    if not issued:
+        return []
+    institutes = signatory_institute_ids(user) if Role.signatory in roles else set()
+    donors = reviewer_donor_ids(user) if Role.reviewer in roles else set()
+    seen = {a.id for a in issued
+            if (Role.applicant in roles and is_applicant_of(user, a.proposal))
+            or (institutes and _signs_for_lead(a, institutes))}
+    seen |= _unconflicted(user, [a for a in issued
+                                 if a.id not in seen and donors & set(a.donor_ids)])
+    return [a for a in issued if a.id in seen]
+
+
+def _unconflicted(user: User, agreements: Sequence[Agreement]) -> set[int]:
+    """The ids of the ``agreements`` whose proposal ``user`` has no conflict of interest
+    with."""
+    conflicted = conflicted_ids(user, [a.proposal for a in agreements])
+    return {a.id for a in agreements if a.proposal_id not in conflicted}
 
 
 def can_download_letters(user: User, agreement: Agreement, roles: frozenset[Role]) -> bool:
@@ -104,12 +141,28 @@ def can_download_letters(user: User, agreement: Agreement, roles: frozenset[Role
 
 def parties_of(user: User, agreement: Agreement) -> list[tuple[Party, int | None]]:
     """The parties ``user`` may acknowledge ``agreement`` for, acknowledged or not."""
-    parties: list[tuple[Party, int | None]] = []
-    if is_lead_signatory(user, agreement):
-        parties.append((Party.lead_institute, None))
-    donors = delegate_donor_ids(user) & set(agreement.donor_ids)
-    if donors and not is_conflicted(user, agreement.proposal):
-        parties += [(Party.donor, d) for d in agreement.donor_ids if d in donors]
+    return parties_for(user, [agreement])[agreement.id]
+
+
+def parties_for(user: User, agreements: Iterable[Agreement]
+                ) -> dict[int, list[tuple[Party, int | None]]]:
+    """{agreement id: the parties ``user`` may acknowledge it for (`parties_of`)}: the lead
+    institute for its signatories, each donor for its delegates with no conflict of
+    interest."""
+    agreements = list(agreements)
+    if not agreements:
+        return {}
+    institutes = signatory_institute_ids(user)
+    donors = delegate_donor_ids(user)
+    free = _unconflicted(user, [a for a in agreements if donors & set(a.donor_ids)])
+    parties: dict[int, list[tuple[Party, int | None]]] = {}
+    for agreement in agreements:
+        mine: list[tuple[Party, int | None]] = []
+        if _signs_for_lead(agreement, institutes):
+            mine.append((Party.lead_institute, None))
+        if agreement.id in free:
+            mine += [(Party.donor, d) for d in agreement.donor_ids if d in donors]
+        parties[agreement.id] = mine
     return parties
 
 
@@ -125,8 +178,19 @@ def may_acknowledge(user: User, agreement: Agreement, party: Party, donor_id: in
 
 def pending_for(user: User, agreement: Agreement) -> list[tuple[Party, int | None]]:
     """The parties ``user`` could acknowledge ``agreement`` for and has not yet."""
-    if agreement.status != AgreementStatus.issued or (
-            agreement.proposal.status != ProposalStatus.agreement_issued):
-        return []
-    missing = set(agreement.missing_parties)
-    return [p for p in parties_of(user, agreement) if p in missing]
+    return pending_for_each(user, [agreement])[agreement.id]
+
+
+def pending_for_each(user: User, agreements: Iterable[Agreement]
+                     ) -> dict[int, list[tuple[Party, int | None]]]:
+    """{agreement id: `pending_for` it}: nothing unless the agreement is issued and its
+    proposal waits for the acknowledgements."""
+    agreements = list(agreements)
+    open_ = [a for a in agreements if a.status == AgreementStatus.issued
+             and a.proposal.status == ProposalStatus.agreement_issued]
+    parties = parties_for(user, open_)
+    pending: dict[int, list[tuple[Party, int | None]]] = {a.id: [] for a in agreements}
+    for agreement in open_:
+        missing = set(agreement.missing_parties)
+        pending[agreement.id] = [p for p in parties[agreement.id] if p in missing]
+    return pending

@@ -41,7 +41,7 @@ from center.agreements.models import (
     InvitationLetter,
     Party,
 )
-from center.agreements.permissions import GENERATABLE_STATES, may_acknowledge
+from center.agreements.permissions import GENERATABLE_STATES, LOADS, may_acknowledge
 from center.auth.models import User
 from center.core import audit, clock, money
 from center.core.db import db
@@ -824,12 +824,13 @@ def approved_proposals(call_id: int) -> list[Proposal]:
 
 
 def awaiting_acknowledgement(limit: int = 200) -> list[Agreement]:
-    """Issued agreements whose proposal still waits for acknowledgements or countersignature."""
+    """Issued agreements whose proposal still waits for acknowledgements or countersignature,
+    with what the lists of them and the permissions read."""
     return list(db.session.scalars(
         select(Agreement).join(Proposal, Proposal.id == Agreement.proposal_id)
         .where(Agreement.status == AgreementStatus.issued,
                Proposal.status == ProposalStatus.agreement_issued)
-        .order_by(Agreement.issued_at).limit(limit)))
+        .options(*LOADS).order_by(Agreement.issued_at).limit(limit)))
 
 
 def summary() -> dict[str, int]:

@@ -103,8 +103,7 @@ def agreement_panel(proposal: Proposal) -> dict[str, Any] | None:
     if proposal.status not in permissions.AGREEMENT_STATES:
         return None
     held = current_roles()
-    versions = [a for a in services.versions_of(proposal)
-                if permissions.can_view(current_user, a, held)]
+    versions = permissions.visible(current_user, services.versions_of(proposal), held)
     split = funded_split.confirmed_split(proposal)
     return {
         "versions": versions,
@@ -114,7 +113,7 @@ def agreement_panel(proposal: Proposal) -> dict[str, Any] | None:
         "can_generate": permissions.can_generate(proposal, held) and split is not None,
         "can_issue": {a.id for a in versions if permissions.can_issue(a, held)},
         "form": ProposalActionForm(formdata=None, version=proposal.version),
-        "pending": {a.id: permissions.pending_for(current_user, a) for a in versions},
+        "pending": permissions.pending_for_each(current_user, versions),
     }
 
 
@@ -153,12 +152,10 @@ def donor_name(donor_id: int) -> str:
 @bp.app_template_global()
 def agreements_to_acknowledge() -> list[tuple[Agreement, list[str]]]:
     """Issued agreements waiting for the current user's acknowledgement, with the parties."""
-    result = []
-    for agreement in services.awaiting_acknowledgement():
-        parties = permissions.pending_for(current_user, agreement)
-        if parties:
-            result.append((agreement, [_party_name(agreement, p, d) for p, d in parties]))
-    return result
+    waiting = services.awaiting_acknowledgement()
+    pending = permissions.pending_for_each(current_user, waiting)
+    return [(agreement, [_party_name(agreement, p, d) for p, d in pending[agreement.id]])
+            for agreement in waiting if pending[agreement.id]]
 
 
 @bp.app_template_global()

@@ -252,8 +252,8 @@ def pending_donors_for(user: User, change: ChangeRequest) -> list[int]:
     if change.status != S.donor_review or is_conflicted(user, change.proposal):
         return []
     answered = {d.donor_id for d in change.donor_decisions}
-    return [d for d in funding_donor_ids(change)
-            if d in delegate_donor_ids(user) and d not in answered]
+    mine = delegate_donor_ids(user)
+    return [d for d in funding_donor_ids(change) if d in mine and d not in answered]
 
 
 def may_fire(user: User, roles: frozenset[Role], change: ChangeRequest, action: str) -> bool:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from center.agreements import services as agreements
 from center.agreements.models import Agreement
@@ -147,10 +147,12 @@ def check_tranche_sums(project: Project) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 def visible_projects(user: User, roles: frozenset[Role]) -> Select[Any]:
-    """The projects ``user`` may read, newest first, as a query to paginate."""
+    """The projects ``user`` may read, newest first, as a query to paginate, with the
+    proposal (the title) and the donors (what they committed) of each."""
     from center.agreements.permissions import reviewer_donor_ids
 
-    query = select(Project).join(Proposal, Proposal.id == Project.proposal_id)
+    query = (select(Project).join(Proposal, Proposal.id == Project.proposal_id)
+             .options(contains_eager(Project.proposal), selectinload(Project.donors)))
     if not roles & {Role.admin, Role.officer}:
         mine = [Proposal.owner_id == user.id,
                 Proposal.id.in_(select(Collaborator.proposal_id).where(
@@ -243,6 +245,12 @@ class Figures:
     @property
     def outstanding(self) -> int:
         return self.committed - self.paid - self.cancelled
+
+
+#: What `figures` and `donor_figures` read of a project: load it with a list's projects.
+FIGURE_LOADS = (selectinload(Project.donors).joinedload(ProjectDonor.donor),
+                selectinload(Project.tranches),
+                selectinload(Project.periods).selectinload(ReportingPeriod.report))
 
 
 def figures(project: Project) -> Figures:

@@ -17,6 +17,7 @@ last line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,7 @@ from center.reviews.services import (
     _applicant_emails,
     _tenant,
     ranking,
-    round_for,
+    rounds_for,
 )
 from center.tenants.models import Donor, Membership, Role
 
@@ -74,31 +75,67 @@ class ConflictOfInterest(FundingError):
 
 # --- conflicts of interest ------------------------------------------------------------------
 
-def conflict_reasons(user: User, proposal: Proposal,
-                     checker: ConflictChecker | None = None) -> list[str]:
+def conflict_reasons(user: User, proposal: Proposal, checker: ConflictChecker | None = None,
+                     *, declared: dict[int, str] | None = None) -> list[str]:
     """Why ``user`` may take no part in funding or acknowledging ``proposal`` (empty: none).
 
     A conflict the user declared on an assignment to the proposal, or one the reviewers'
     conflict rules detect (`ConflictChecker`: applies in it, works at or applied with one of
     its institutes, lists one of its people, nationality rule). Pass ``checker`` to reuse its
-    look-ups over several proposals of one call.
+    look-ups over several proposals of one call, and ``declared`` (`declared_conflicts`) to
+    look the declarations up once for several proposals.
     """
-    declared = db.session.scalar(select(Assignment).where(
-        Assignment.proposal_id == proposal.id, Assignment.reviewer_id == user.id,
-        Assignment.status == AssignmentStatus.conflict))
+    if declared is None:
+        declared = declared_conflicts(user, [proposal.id])
     reasons = [_("Declared a conflict of interest: %(reason)s",
-                 reason=declared.conflict_reason)] if declared is not None else []
+                 reason=declared[proposal.id])] if proposal.id in declared else []
     if checker is None:
         checker = conflict_checker(proposal.call, [user])
     return reasons + checker(proposal, user)
 
 
+def declared_conflicts(user: User, proposal_ids: Iterable[int]) -> dict[int, str]:
+    """{proposal id: the reason} of the conflicts of interest ``user`` declared on an
+    assignment to one of these proposals, in one query."""
+    ids = set(proposal_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Assignment.proposal_id, Assignment.conflict_reason).where(
+            Assignment.proposal_id.in_(ids), Assignment.reviewer_id == user.id,
+            Assignment.status == AssignmentStatus.conflict).order_by(Assignment.id)
+    ).all())  # the latest declaration's reason, should there be several
+
+
 def conflict_checker(call: Call, users: list[User]) -> ConflictChecker:
     """A conflict checker for ``users`` on the proposals of ``call``."""
+    return conflict_checkers([call.id], users)[call.id]
+
+
+def conflict_checkers(call_ids: Iterable[int], users: list[User]) -> dict[int, ConflictChecker]:
+    """{call id: a conflict checker for ``users`` on its proposals}; the checkers share the
+    profiles and the users' recent proposals, looked up once however many calls."""
+    rounds = rounds_for(call_ids)
+    if not rounds:
+        return {}
     ids = [u.id for u in users]
     profiles = {p.user_id: p for p in db.session.scalars(
         select(ReviewerProfile).where(ReviewerProfile.user_id.in_(ids)))} if ids else {}
-    return ConflictChecker(round_for(call), profiles)
+    shared = ConflictChecker(next(iter(rounds.values())), profiles)
+    return {call_id: shared.for_round(r) for call_id, r in rounds.items()}
+
+
+def conflicted_ids(user: User, proposals: Sequence[Proposal]) -> set[int]:
+    """The ids of the ``proposals`` that ``user`` has a conflict of interest with (those
+    with `conflict_reasons`), their declarations, the user's profile and recent proposals
+    and the calls' review rounds looked up once for them all. Load the proposals with
+    `center.reviews.services.CONFLICT_LOADS` so that their people cost nothing more."""
+    if not proposals:
+        return set()
+    declared = declared_conflicts(user, [p.id for p in proposals])
+    checkers = conflict_checkers({p.call_id for p in proposals}, [user])
+    return {p.id for p in proposals
+            if conflict_reasons(user, p, checkers[p.call_id], declared=declared)}
 
 
 def is_conflicted(user: User, proposal: Proposal) -> bool:

@@ -9,6 +9,7 @@ to its transitions (``complete_review``, ``reject``, ``recommend``). Funding liv
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 import math
@@ -70,6 +71,10 @@ S = ProposalStatus
 
 #: Past proposals this many years back count for conflicts of interest.
 CONFLICT_LOOKBACK_YEARS = 3
+#: What `ConflictChecker` reads of a proposal: load it with a list's proposals.
+CONFLICT_LOADS = (joinedload(Proposal.call),
+                  selectinload(Proposal.partners).joinedload(ProposalInstitute.institute),
+                  selectinload(Proposal.collaborators), selectinload(Proposal.team))
 #: Reviews whose weighted scores differ by at least this many points (of 100) disagree.
 DISAGREEMENT_POINTS = 25.0
 
@@ -122,8 +127,15 @@ def reviewer_title(proposal: Proposal) -> str:
 
 def round_for(call: Call) -> ReviewRound:
     """Return the call's review round, or an unsaved one with the defaults."""
-    found = db.session.scalar(select(ReviewRound).where(ReviewRound.call_id == call.id))
-    return found or ReviewRound(call_id=call.id, **ReviewRound.DEFAULTS)
+    return rounds_for([call.id])[call.id]
+
+
+def rounds_for(call_ids: Iterable[int]) -> dict[int, ReviewRound]:
+    """{call id: its review round (`round_for`)} for several calls, in one query."""
+    ids = set(call_ids)
+    found = {r.call_id: r for r in db.session.scalars(
+        select(ReviewRound).where(ReviewRound.call_id.in_(ids)))} if ids else {}
+    return {i: found.get(i) or ReviewRound(call_id=i, **ReviewRound.DEFAULTS) for i in ids}
 
 
 def round_version(review_round: ReviewRound) -> int:
@@ -256,6 +268,13 @@ class ConflictChecker:
         self._people: dict[int, list[str]] = {}
         self._history: dict[int, tuple[dict[int, list[_PastProposal]],
                                        dict[int, list[_PastProposal]]]] = {}
+
+    def for_round(self, review_round: ReviewRound) -> ConflictChecker:
+        """This checker for the proposals of another call (its ``review_round``), sharing the
+        profiles and what it has looked up of the reviewers and the proposals."""
+        other = copy.copy(self)
+        other.review_round = review_round
+        return other
 
     def people(self, proposal: Proposal) -> list[str]:
         if proposal.id not in self._people:

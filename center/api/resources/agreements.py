@@ -58,10 +58,10 @@ def list_agreements(**args: Any) -> dict[str, Any]:
     held = current_roles()
     if held & {Role.admin, Role.officer}:
         rows, page = page_of_query(query, args)
-    else:  # a party: the versions issued to them, which the permission decides one by one
-        issued = db.session.scalars(query.where(Agreement.status != AgreementStatus.draft))
-        rows, page = page_of_list(
-            [a for a in issued if permissions.can_view(current_user, a, held)], args)
+    else:  # a party: the versions issued to them, which the permissions decide (at once)
+        issued = db.session.scalars(query.where(Agreement.status != AgreementStatus.draft)
+                                    .options(*permissions.LOADS))
+        rows, page = page_of_list(permissions.visible(current_user, issued, held), args)
     return with_items(page, [present_agreement(a) for a in rows])
 
 

@@ -54,8 +54,8 @@ def _portfolio_roles() -> frozenset[Role]:
 @blp.response(200, paged(ProjectSchema, "ProjectPage"))
 def list_projects(**args: Any) -> dict[str, Any]:
     """The projects you may read, newest first."""
-    rows, page = page_of_query(services.visible_projects(current_user, _portfolio_roles()),
-                               args)
+    rows, page = page_of_query(services.visible_projects(current_user, _portfolio_roles())
+                               .options(*services.FIGURE_LOADS), args)
     return with_items(page, [present_project(p) for p in rows])
 
 
