@@ -29,6 +29,7 @@ import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -284,12 +285,26 @@ def sensitive_topics(proposal: Proposal, keywords: list[str]) -> list[dict[str, 
     return places
 
 
+@lru_cache(maxsize=65_536)
 def _person_key(name: str) -> str:
     return " ".join(sorted(normalize_name(name).split()))
 
 
-def _name_keys(name: str) -> set[str]:
-    return {key for token in name_tokens(name) for key in skeleton_keys(token)}
+@lru_cache(maxsize=65_536)
+def _name_keys(name: str) -> frozenset[str]:
+    return frozenset(key for token in name_tokens(name) for key in skeleton_keys(token))
+
+
+def _identity_keys(name: str, email: str, orcid: str) -> set[str]:
+    """Keys that two entries `same_person` calls one scientist always share: the ORCID iD,
+    the e-mail, the whole name's key or one of its words' keys (the blocking of the
+    effort check, so that it compares a member with the entries that could be them)."""
+    keys = {"n:" + key for key in _name_keys(name)} | {"p:" + _person_key(name)}
+    if orcid:
+        keys.add("o:" + orcid)
+    if email.strip():
+        keys.add("e:" + email.strip().lower())
+    return keys
 
 
 def same_person(a_name: str, a_email: str, b_name: str, b_email: str, *, a_orcid: str = "",
@@ -328,13 +343,21 @@ def effort_findings(proposal: Proposal, limit: int) -> dict[str, Any]:
         .group_by(TeamMember.id, TeamMember.name, TeamMember.email, Proposal.id,
                   Proposal.title, Proposal.status, Proposal.duration_months,
                   TeamMember.orcid)).all()
+    by_key: dict[str, list[int]] = {}
+    for n, r in enumerate(others):
+        for key in _identity_keys(r[0], r[1], r[7] or ""):
+            by_key.setdefault(key, []).append(n)
     people = []
     for member in proposal.team:
         here = _days_per_year(mine.get(member.id, 0), proposal.duration_months)
+        maybe = sorted({n for key in _identity_keys(member.name, member.email,
+                                                    member.orcid or "")
+                        for n in by_key.get(key, ())})
         elsewhere = [{"proposal_id": r[2], "title": r[3], "status": str(r[4]),
                       "days_per_year": round(_days_per_year(r[6], r[5]), 1)}
-                     for r in others if same_person(member.name, member.email, r[0], r[1],
-                                                    a_orcid=member.orcid, b_orcid=r[7])]
+                     for r in (others[n] for n in maybe)
+                     if same_person(member.name, member.email, r[0], r[1],
+                                    a_orcid=member.orcid, b_orcid=r[7])]
         total = here + sum(e["days_per_year"] for e in elsewhere)
         people.append({"name": member.name, "days_per_year": round(total, 1),
                        "here": round(here, 1), "elsewhere": elsewhere,
