@@ -191,7 +191,7 @@ def test_a_new_due_date_moves_open_reviews_and_reminders_go_once(scope: Panel) -
     assert services.send_reminders(now=later + dt.timedelta(hours=5)) == 0
     assert services.send_reminders(now=due + dt.timedelta(days=1)) == 1
     mail = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.subject.like("Review %due%"))).all()
+        OutboxMessage.subject.like("Review %due%")).order_by(OutboxMessage.id)).all()
     assert [m.recipient for m in mail] == [scope.emails["r3"]] * 2
     assert mail[1].subject.startswith("Review overdue") and "was due" in mail[1].body
     new_due = due + dt.timedelta(days=7)
