@@ -550,7 +550,6 @@ def score_pair(a: _Weighted, b: _Weighted, settings: Settings) -> PairScore:
     cov_b, lex_b, s_b, passage_b = _direction(b, a, sem_b)
     measures = {
         "score": max(cov_a, cov_b),
-        "lexical": max(lex_a, lex_b),
         "semantic": max(s_a, s_b),
         "cosine": cosine or 0.0,
         "passage_cosine": (0.0 if best_cos_a is None else
