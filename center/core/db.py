@@ -364,6 +364,13 @@ def _touches_tenant_data(state: orm.ORMExecuteState) -> bool:
 def _filter_by_tenant(state: orm.ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
+    if state.is_column_load:
+        # Refreshing an object already in the session (expired by a commit) re-reads the row
+        # it was loaded from, by primary key, with the options it was loaded with, tenant
+        # criteria included. Adding the criteria again would stack one more copy at every
+        # refresh: the statement would never hit the compiled cache, and each compile would
+        # grow, so that a job committing its progress N times spent O(N²) compiling.
+        return
     scope = _scope()
     if scope == ALL_TENANTS:
         return

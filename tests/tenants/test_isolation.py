@@ -53,6 +53,32 @@ def test_relationship_loads_are_scoped_too(app, world: World) -> None:
         assert all(m.tenant_id == world.a.tenant_id for m in donor.memberships)
 
 
+def test_refreshing_an_object_after_each_commit_reuses_one_statement(app, world: World) -> None:
+    """A refresh carries the criteria the object was loaded with; the hook must not stack
+    another copy at each commit (the statement would never be cached, and a job committing
+    its progress per item compiled ever larger statements: quadratic time)."""
+    from sqlalchemy import event, orm
+
+    keys = []
+
+    def record(state: orm.ORMExecuteState) -> None:
+        if state.is_column_load:
+            keys.append(state.statement._generate_cache_key().key)
+
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        donor = db.session.get(Donor, world.a.donor_ids[0])
+        event.listen(db.session(), "do_orm_execute", record)
+        try:
+            for n in range(4):
+                donor.name = f"{donor.name.split(' #')[0]} #{n}"
+                db.session.commit()
+                assert donor.tenant_id == world.a.tenant_id  # refreshed from the row
+        finally:
+            event.remove(db.session(), "do_orm_execute", record)
+    assert len(keys) >= 4
+    assert len(set(keys)) == 1
+
+
 def test_bulk_updates_touch_only_the_tenant_in_scope(app, world: World) -> None:
     from sqlalchemy import update
 
