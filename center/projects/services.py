@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from center.agreements import services as agreements
@@ -159,14 +159,30 @@ def visible_projects(user: User, roles: frozenset[Role]) -> Select[Any]:
                     Collaborator.user_id == user.id, Collaborator.accepted_at.is_not(None)))]
         donors = reviewer_donor_ids(user) if Role.reviewer in roles else set()
         if donors:
-            mine.append(Project.id.in_(select(ProjectDonor.project_id).where(
-                ProjectDonor.donor_id.in_(donors))))
+            mine.append(_funded_unconflicted(user, donors))
         if Role.applicant not in roles:
             mine = mine[2:]
         if not mine:
             return query.where(Project.id.is_(None))
         query = query.where(or_(*mine))
     return query.order_by(Project.opened_at.desc(), Project.id.desc())
+
+
+def _funded_unconflicted(user: User, donors: set[int]) -> Any:
+    """The clause for projects one of ``donors`` funds and ``user`` has no conflict of
+    interest with: `center.projects.permissions.access` opens no other to a reviewer, so
+    the list must not show one that would answer 404 (conflicts are decided in Python,
+    once for the donors' projects)."""
+    from center.reviews.funding import conflicted_ids
+    from center.reviews.services import CONFLICT_LOADS
+
+    funded = select(ProjectDonor.project_id).where(ProjectDonor.donor_id.in_(donors))
+    proposals = db.session.scalars(
+        select(Proposal).join(Project, Project.proposal_id == Proposal.id)
+        .where(Project.id.in_(funded)).options(*CONFLICT_LOADS)).unique().all()
+    conflicted = conflicted_ids(user, proposals)
+    clause = Project.id.in_(funded)
+    return and_(clause, Proposal.id.not_in(conflicted)) if conflicted else clause
 
 
 @dataclass

@@ -422,6 +422,32 @@ def test_readers_see_the_project_and_others_do_not(app, world: World, login) -> 
         client.post("/logout")
 
 
+def test_a_reviewer_with_a_conflict_is_not_listed_the_project_they_may_not_open(
+        app, world: World, login) -> None:  # noqa: ANN001
+    """The list shows a funding donor's reviewer exactly the projects `access` opens to
+    them: not one whose proposal they declared a conflict of interest with."""
+    from center.core.db import tenant_scope
+    from center.reviews.models import Assignment, AssignmentStatus
+
+    link = f'href="{_url(world)}"'
+    client = login(world.a.emails[Role.reviewer])
+    assert link in client.get(f"/{world.a.slug}/projects").get_data(as_text=True)
+    with app.app_context(), tenant_scope(world.a.tenant_id):
+        proposal = _project(world).proposal
+        db.session.add(Assignment(
+            proposal_id=proposal.id, reviewer_id=world.a.user_ids[Role.reviewer],
+            donor_id=world.a.donor_ids[0], status=AssignmentStatus.conflict,
+            assigned_at=proposal.submitted_at, declared_at=proposal.submitted_at,
+            conflict_reason="Co-author of the PI."))
+        db.session.commit()
+        db.session.remove()
+    assert client.get(_url(world)).status_code == 404
+    listing = client.get(f"/{world.a.slug}/projects").get_data(as_text=True)
+    assert link not in listing
+    officer = login(world.a.emails[Role.officer])
+    assert link in officer.get(f"/{world.a.slug}/projects").get_data(as_text=True)
+
+
 def test_the_team_writes_submits_and_the_officer_accepts_over_http(app, world: World,  # noqa: ANN001
                                                                      login) -> None:
     period_id = world.a.ids["period_id"]
