@@ -3,8 +3,9 @@ to `center.monitoring.claims.check_reported_text`.
 
 Fingerprinting and comparing against the center's index takes a while, so the report's
 ``submit`` transition only queues the check (`center.core.jobs`), as a proposal's submission
-queues its duplicate-effort check; the job runs once the submission commits. It is safe to
-run twice: checking the same report (``report:<id>``) again replaces its text and open flags.
+queues its duplicate-effort check; the job runs once the submission commits, on the
+``dedup`` queue, whose worker owns the vector index (as for proposals). It is safe to run
+twice: checking the same report (``report:<id>``) again replaces its text and open flags.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def check_report(report: Report, *, by: User | None) -> list[Any]:
 
 
 @jobs.task("monitoring.check_report", _l("Checking the report for double claims"),
-           permanent=(claims.ClaimError,))
+           permanent=(claims.ClaimError,), queue=jobs.DEDUP_QUEUE)
 def _check_report_job(job: jobs.Job, report_id: int) -> dict[str, Any]:
     report = db.session.get(Report, report_id)
     if report is None:  # the project was removed meanwhile

@@ -108,8 +108,9 @@ def test_the_vector_index_catches_up_from_the_change_numbers(
 
 
 @pytest.mark.parametrize("task", ["dedup.check_proposal", "dedup.check_call",
-                                  "dedup.import_projects"])
-def test_duplicate_checks_run_on_the_dedup_queue(task: str) -> None:
+                                  "dedup.import_projects", "monitoring.check_report"])
+def test_duplicate_checks_run_on_the_dedup_queue(app, task: str) -> None:  # noqa: ANN001
+    """Every task that compares text against the center's index runs where the index is."""
     assert jobs._TASKS[task].queue == jobs.DEDUP_QUEUE
 
 
