@@ -104,3 +104,28 @@ def test_the_charts_stylesheet_is_pygals_css_in_fonts_for_hangul_and_cyrillic() 
     assert '"Noto Sans","NanumGothic"' in css and ".pygal-chart .color-15" in css
     assert charts.STYLESHEET.read_text(encoding="utf-8") == css, \
         "run `python -m center.dashboard.charts` to rewrite center/static/css/charts.css"
+
+
+def test_a_chart_is_drawn_once_per_numbers_and_language(app: Flask, glaciers) -> None:
+    """pygal costs more than the page's queries: the next page with the same numbers in the
+    same language reuses the drawing, with an id of its own; other numbers or another
+    language are drawn anew."""
+    import re
+
+    from flask_babel import force_locale
+
+    charts._drawn.cache_clear()
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        first = str(charts.svg(figures.money_by_donor(), currency="EUR", no_data="—"))
+        again = str(charts.svg(figures.money_by_donor(), currency="EUR", no_data="—"))
+        assert charts._drawn.cache_info().misses == 1 and charts._drawn.cache_info().hits == 1
+        other = figures.money_by_donor()
+        other.rows = [(label, [v * 2 for v in values]) for label, values in other.rows]
+        charts.svg(other, currency="EUR", no_data="—")
+        with force_locale("en"):
+            english = str(charts.svg(figures.money_by_donor(), currency="EUR", no_data="—"))
+    assert charts._drawn.cache_info().misses == 3
+    ids = [re.search(r'id="(chart-[^"]+)"', svg).group(1) for svg in (first, again)]
+    assert ids[0] != ids[1]
+    assert first.replace(ids[0], "") == again.replace(ids[1], "")
+    assert "Обязательство" in first and "Обязательство" not in english
