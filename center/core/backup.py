@@ -35,7 +35,7 @@ from center.core import audit
 from center.core.db import Base, _tenant_tables, all_tenants, db, tenant_scope
 from center.core.storage import ObjectNotFound, Storage, check_key
 from center.dedup.services import detector_settings
-from center.dedup.store import DERIVED_TABLES, index_restored
+from center.dedup.store import DERIVED_TABLES, index_restored, signature_bytes
 
 FORMAT = "center-tenant-backup/1"
 
@@ -375,6 +375,8 @@ def _rewire(table: Table, row: dict[str, Any], ids: dict[str, dict[int, int]],
             values[column] = _named_key(values[column], kinds, ids)
     if table.name == "audit_events":
         _audit_object(values, ids)
+    if table.name == "document_fingerprints":  # derived from the blob (older backups lack it)
+        values["signature"] = signature_bytes(values["blob"])
     if table.name in FILE_COLUMNS:
         key_column = FILE_COLUMNS[table.name][0]
         values[key_column] = _restore_file(values[key_column], files, storage, tenant_id,

@@ -59,6 +59,7 @@ class DocumentFingerprint(TenantScoped, db.Model):
     """
 
     __tablename__ = "document_fingerprints"
+    tenant_id_indexed = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     doc_key: Mapped[str] = mapped_column(String(30))
@@ -66,6 +67,10 @@ class DocumentFingerprint(TenantScoped, db.Model):
     project_id: Mapped[int | None] = tenant_fk("funded_projects.id", ondelete="CASCADE", index=True)
     lang: Mapped[str] = mapped_column(String(5))
     blob: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The MinHash signature (little-endian 32-bit values), also inside ``blob``: a check
+    #: compares the signatures of its LSH candidates and reads the whole fingerprints
+    #: (tens of kilobytes each, with passage vectors) only of those it keeps.
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -84,6 +89,7 @@ class DedupSequence(TenantScoped, db.Model):
     """
 
     __tablename__ = "dedup_sequences"
+    tenant_id_indexed = False
 
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -95,6 +101,7 @@ class LshBucket(TenantScoped, db.Model):
     are candidates of each other. Rows go with their fingerprint."""
 
     __tablename__ = "dedup_lsh_buckets"
+    tenant_id_indexed = False
 
     fingerprint_id: Mapped[int] = tenant_fk("document_fingerprints.id", ondelete="CASCADE")
     band: Mapped[int] = mapped_column(SmallInteger)
@@ -103,7 +110,8 @@ class LshBucket(TenantScoped, db.Model):
 
     __table_args__ = (
         PrimaryKeyConstraint("fingerprint_id", "band"),
-        Index("ix_dedup_lsh_buckets_tenant_bucket", "tenant_id", "bucket"),
+        # With the document: a check counts a bucket's documents from the index alone.
+        Index("ix_dedup_lsh_buckets_tenant_bucket", "tenant_id", "bucket", "fingerprint_id"),
     )
 
 
@@ -112,6 +120,7 @@ class ShingleCount(TenantScoped, db.Model):
     frequency), kept up to date as fingerprints are stored and replaced."""
 
     __tablename__ = "dedup_shingle_counts"
+    tenant_id_indexed = False
 
     #: The n-gram's 64-bit hash, stored as a signed integer.
     shingle: Mapped[int] = mapped_column(BigInteger)

@@ -27,7 +27,7 @@ from center.calls.models import Call
 from center.core import audit, clock, identifiers, jobs
 from center.core.db import current_tenant_id, db, tenant_scope
 from center.dedup import store
-from center.dedup.engine import DedupIndex, Fingerprint, Match, Settings, fingerprint
+from center.dedup.engine import DedupIndex, Fingerprint, Match, Settings, fingerprint_many
 from center.dedup.explain import explain
 from center.dedup.models import (
     CoordinationLink,
@@ -98,15 +98,25 @@ def forget_indexes() -> None:
 
 def _store_fingerprint(obj: Proposal | FundedProject, text: str) -> Fingerprint:
     """Fingerprint ``obj`` and store it, replacing an older fingerprint of the same document."""
-    lang = detect_language(text)
+    return _store_fingerprints([(obj, text)])[0]
+
+
+def _store_fingerprints(documents: list[tuple[Proposal | FundedProject, str]]
+                        ) -> list[Fingerprint]:
+    """Fingerprint many documents (their passages embedded in one batch) and store them at
+    once, replacing older fingerprints of the same documents."""
+    if not documents:
+        return []
     settings = detector_settings()
-    fp = fingerprint(text, lang=lang, settings=settings)
-    store.store_fingerprint(
-        db.session, current_tenant_id(), _key(obj), fp, settings, made_at=clock.now(),
-        proposal_id=obj.id if isinstance(obj, Proposal) else None,
-        project_id=obj.id if isinstance(obj, FundedProject) else None)
+    texts = [text for _obj, text in documents]
+    fps = fingerprint_many(texts, langs=[detect_language(t) for t in texts], settings=settings)
+    store.store_fingerprints(db.session, current_tenant_id(), [
+        (_key(obj), fp, {"made_at": clock.now(),
+                         "proposal_id": obj.id if isinstance(obj, Proposal) else None,
+                         "project_id": obj.id if isinstance(obj, FundedProject) else None})
+        for (obj, _text), fp in zip(documents, fps, strict=True)], settings)
     db.session.flush()
-    return fp
+    return fps
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -417,8 +427,11 @@ def import_projects(csv_text: str, *, by: User | None,
     reader, result.errors = _project_reader(csv_text)
     if result.errors:
         return result
+    batch: dict[int, FundedProject] = {}
     for line, raw in enumerate(reader, start=2):
         if progress is not None and line > 2 and (line - 2) % IMPORT_BATCH == 0:
+            result.matches += _index_imported(list(batch.values()))
+            batch.clear()
             progress(line - 2)
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not row.get("reference") or not row.get("title") or not row.get("abstract"):
@@ -446,12 +459,19 @@ def import_projects(csv_text: str, *, by: User | None,
         project.pi_name = row.get("pi", "")
         project.start_year = int(year) if year else None
         db.session.flush()
-        _store_fingerprint(project, project_text(project))
-        result.matches += len(_match_project(project))
+        batch[project.id] = project
+    result.matches += _index_imported(list(batch.values()))
     audit.record("dedup.projects_imported", None, actor=by, tenant_id=current_tenant_id(),
                  created=result.created, updated=result.updated, errors=len(result.errors))
     db.session.flush()
     return result
+
+
+def _index_imported(projects: list[FundedProject]) -> int:
+    """Store the fingerprints of a batch of imported projects at once, then match each with
+    the submitted proposals; return how many matches were recorded."""
+    _store_fingerprints([(project, project_text(project)) for project in projects])
+    return sum(len(_match_project(project)) for project in projects)
 
 
 def queue_project_import(csv_text: str, *, by: User) -> jobs.Job | list[str]:

@@ -83,6 +83,53 @@ def test_frequencies_and_bands_follow_a_replaced_fingerprint(
         band_buckets(second.signature, dedup_settings))
 
 
+def _index_rows(label: dict[str, int]) -> tuple[dict, list, list]:
+    """The n-gram counts, and the bands and change numbers by document (``label``: doc key
+    -> its place in the test, since row ids differ between two runs on PostgreSQL)."""
+    counts = dict(db.session.execute(select(ShingleCount.shingle, ShingleCount.docs)).all())
+    bands = sorted((label[key], band, bucket) for key, band, bucket in db.session.execute(
+        select(DocumentFingerprint.doc_key, LshBucket.band, LshBucket.bucket).join(
+            DocumentFingerprint, DocumentFingerprint.id == LshBucket.fingerprint_id)))
+    seqs = sorted((label[key], seq) for key, seq in db.session.execute(
+        select(DocumentFingerprint.doc_key, DocumentFingerprint.seq)))
+    return counts, bands, seqs
+
+
+def test_storing_many_at_once_writes_what_storing_each_writes(
+        in_tenant: World, dedup_settings, lexical_fingerprints) -> None:
+    """One call for a batch (as an import stores its rows) leaves the same n-gram counts,
+    bands and change numbers as one call per document, replacements included."""
+    tenant = in_tenant.a.tenant_id
+    names = sorted(lexical_fingerprints)
+    half = len(names) // 2
+
+    def items() -> tuple[list, list, dict[str, int]]:
+        projects = [_project(n) for n in range(len(names))]
+        rows = [(f"f:{p.id}", lexical_fingerprints[name], {"made_at": clock.now(),
+                                                           "project_id": p.id})
+                for p, name in zip(projects, names, strict=True)]
+        # The first half is stored, then replaced by other texts while the rest is added.
+        replaced = [(key, lexical_fingerprints[names[-1 - n]], row)
+                    for n, (key, _fp, row) in enumerate(rows[:half])]
+        return rows, replaced, {key: n for n, (key, _fp, _row) in enumerate(rows)}
+
+    rows, replaced, label = items()
+    for key, fp, row in rows[:half] + replaced + rows[half:]:
+        store.store_fingerprint(db.session, tenant, key, fp, dedup_settings, **row)
+    expected = _index_rows(label)
+    db.session.rollback()
+
+    rows, replaced, label = items()
+    store.store_fingerprints(db.session, tenant, rows[:half], dedup_settings)
+    store.store_fingerprints(db.session, tenant, replaced + rows[half:], dedup_settings)
+    assert _index_rows(label) == expected
+    counts, bands, seqs = expected
+    assert len(counts) > 100 and len({n for n, _band, _bucket in bands}) == len(names)
+    assert [seq for _n, seq in seqs][-1] == len(names) + half
+    with pytest.raises(ValueError, match="once per call"):
+        store.store_fingerprints(db.session, tenant, rows[:1] * 2, dedup_settings)
+
+
 def test_the_vector_index_catches_up_from_the_change_numbers(
         in_tenant: World, dedup_settings, fingerprints, tmp_path: Path) -> None:
     tenant = in_tenant.a.tenant_id
@@ -117,7 +164,8 @@ def test_duplicate_checks_run_on_the_dedup_queue(app, task: str) -> None:  # noq
 def test_a_check_reads_a_bounded_number_of_fingerprints_however_many_share_a_band(
         in_tenant: World, dedup_settings, lexical_fingerprints) -> None:
     """Twelve light edits of one text share its bands; with room for two candidates, the
-    check reads four of them (the ones sharing the most bands) and still finds the copy."""
+    check compares the signatures of four of them (the ones sharing the most bands), reads
+    the whole fingerprints of the two it keeps, and still finds the copy."""
     from dataclasses import replace
 
     settings = replace(dedup_settings, max_candidates=2, use_embeddings=False)
@@ -132,6 +180,10 @@ def test_a_check_reads_a_bounded_number_of_fingerprints_however_many_share_a_ban
     index = StoredIndex(db.session, in_tenant.a.tenant_id, settings)
     shared = index.lsh_keys(original, exclude={keys["tb-en"]})
     assert len(shared) == 12 and shared[0] == keys["copy-0"]
+    compared = index._lsh_rows(original, {keys["tb-en"]}, store.LSH_READ_FACTOR * 2)
+    assert [key for key, _signature in compared] == shared[: store.LSH_READ_FACTOR * 2]
+    assert all((signature == copies[f"copy-{n}"].signature).all()
+               for n, (_key, signature) in enumerate(compared))
     found = index.candidates(original, exclude={keys["tb-en"]})
-    assert len(dict(index._docs)) == store.LSH_READ_FACTOR * 2
     assert set(found) == {keys["copy-0"], keys["copy-1"]}
+    assert set(dict(index._docs)) == set(found)  # no other fingerprint was read whole
