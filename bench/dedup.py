@@ -1,11 +1,12 @@
-"""Print figures for the duplicate-effort index on synthetic proposal abstracts.
+"""Print figures for the duplicate-effort index on synthetic proposals.
 
 Run from the project root::
 
     .venv/bin/python bench/dedup.py [--sizes 1000,5000,10000] [--queries 200] [--seed 11]
 
-It generates abstracts from word lists (deterministic for a seed), plants near-copies of 2%
-of them (10% of words replaced), and for each size reports:
+It generates proposals from word lists (abstract, objectives and a work plan, about 600
+words; ``--abstracts-only`` for abstracts of about 160), deterministic for a seed, plants
+near-copies of 2% of them (10% of words replaced), and for each size reports:
 
 * fingerprinting (lexical part) and indexing throughput, documents per second;
 * p50 / p95 milliseconds of ``check`` for one document against the whole index;
@@ -22,7 +23,9 @@ fingerprints stored as the portal stores them (LSH band rows and n-gram counts w
 each), the dedup worker's usearch vector index caught up from the change numbers, checks
 with a fresh ``StoredIndex`` each (as a job makes one), the resident memory of this
 process, of the database server's backend and of a new process answering its first check
-from the saved index files, and the tables' size on disk.
+from the saved index files, and the tables' size on disk. ``--reuse`` checks against what an
+earlier run with the same seed and largest size stored, without storing again (the store
+column then says "(stored)").
 
 Passage vectors at scale are synthetic (topic centroid plus noise, float16, the same shape
 as e5's), since embedding 10,000 abstracts with the real model would take most of an hour on
@@ -100,27 +103,68 @@ PLACE_STEMS = ["Naryn", "Osh", "Karakol", "Talas", "Jalal", "Batken", "Khujand",
                "Vanadzor", "Dilijan", "Kutaisi", "Batumi", "Telavi", "Ganja", "Sheki", "Lankaran", "Darkhan", "Erdenet", "Khovd",
                "Chernihiv", "Poltava", "Vinnytsia", "Balti", "Cahul", "Orhei"]
 PLACE_KINDS = ["district", "valley", "basin", "province", "plateau", "lowlands", "oblast", "city"]
+#: Work-plan tasks: a title, then sentences. A proposal's compared text is its abstract,
+#: objectives and tasks (`center.dedup.services.proposal_text`), about 600 words in all.
+TASK_TITLES = ["Field campaign", "Laboratory analysis", "Data platform", "Modelling", "Training",
+               "Validation", "Stakeholder engagement", "Dissemination", "Management", "Pilot study"]
+TASK_SENTENCES = [
+    "The partners in {place} will prepare protocols for {method} at {n} {sites}.",
+    "Samples from the {sites} will be analysed with {method} in the {adj} laboratory in {country}.",
+    "Measurements will be repeated every {months} months to follow how {problem} changes.",
+    "A {adj} database will hold the observations, with open access for the {sites} involved.",
+    "The task delivers a report on {problem} in {place} and a dataset of {n3} records.",
+    "Two researchers from {country2} will work on {method2} for {months} months.",
+    "Results of this task feed the {adj} model of {problem} built in the next work package.",
+    "The team will compare {method} and {method2} on {n} {sites} under {adj2} conditions.",
+    "Local staff will be trained in {method} during {n2} workshops held in {place}.",
+    "Quality checks will follow {adj} standards agreed with the partners in {country}.",
+    "Risks for this task are the {adj} access to {sites} and delays in equipment delivery.",
+    "The milestone is reached when {n3} {sites} have reported data on {problem}.",
+]
+OBJECTIVES = [
+    "The first objective is to quantify {problem} at {n} {sites} of the {place} area.",
+    "The second objective is a {adj} method that combines {method} with {method2}.",
+    "The third objective is to train {n3} young researchers from {country} and {country2}.",
+    "The last objective is to give the authorities of {place} {adj} evidence on {problem}.",
+]
 FILLER = ["new", "regional", "long-term", "comparative", "integrated", "independent", "detailed", "practical"]
 
 
 def make_abstract(rng: random.Random, field: str) -> str:
-    problems, sites, methods = FIELDS[field]
     sentences = rng.sample(TEMPLATES, k=rng.randint(7, 10))
     places = [f"{rng.choice(PLACE_STEMS)} {rng.choice(PLACE_KINDS)}" for _ in range(3)]
-    out = []
-    for template in sentences:
-        country, country2 = rng.sample(COUNTRIES, 2)
-        method, method2 = rng.sample(methods, 2)
-        adj, adj2 = rng.sample(ADJECTIVES, 2)
-        sentence = template.format(
-            problem=rng.choice(problems), sites=rng.choice(sites), country=country,
-            country2=country2, method=method, method2=method2, n=rng.randint(3, 40),
-            n2=rng.randint(2, 9), n3=rng.randint(5, 60), years=rng.randint(2, 5),
-            months=rng.choice([1, 3, 6, 12]), pct=rng.randint(10, 60), adj=adj, adj2=adj2,
-            place=rng.choice(places),
-        )
-        out.append(sentence[0].upper() + sentence[1:])
-    return " ".join(out)
+    return " ".join(_fill(rng, t, field, places, abstract=True) for t in sentences)
+
+
+def _fill(rng: random.Random, template: str, field: str, places: list[str], *,
+          abstract: bool = False) -> str:
+    """One sentence of ``template`` with random words of ``field``. Abstract sentences also
+    name years and a percentage (drawn in this order, so that a seed gives the same text)."""
+    problems, sites, methods = FIELDS[field]
+    country, country2 = rng.sample(COUNTRIES, 2)
+    method, method2 = rng.sample(methods, 2)
+    adj, adj2 = rng.sample(ADJECTIVES, 2)
+    values = {"problem": rng.choice(problems), "sites": rng.choice(sites), "country": country,
+              "country2": country2, "method": method, "method2": method2,
+              "n": rng.randint(3, 40), "n2": rng.randint(2, 9), "n3": rng.randint(5, 60)}
+    if abstract:
+        values["years"] = rng.randint(2, 5)
+    values["months"] = rng.choice([1, 3, 6, 12])
+    if abstract:
+        values["pct"] = rng.randint(10, 60)
+    sentence = template.format(adj=adj, adj2=adj2, place=rng.choice(places), **values)
+    return sentence[0].upper() + sentence[1:]
+
+
+def make_proposal(rng: random.Random, field: str) -> str:
+    """An abstract, objectives and a work plan of 5 to 7 tasks: about 600 words."""
+    places = [f"{rng.choice(PLACE_STEMS)} {rng.choice(PLACE_KINDS)}" for _ in range(3)]
+    parts = [make_abstract(rng, field),
+             " ".join(_fill(rng, t, field, places) for t in OBJECTIVES)]
+    for title in rng.sample(TASK_TITLES, k=rng.randint(5, 7)):
+        sentences = rng.sample(TASK_SENTENCES, k=rng.randint(3, 5))
+        parts.append(f"{title}. " + " ".join(_fill(rng, t, field, places) for t in sentences))
+    return "\n\n".join(parts)
 
 
 def edit_words(rng: random.Random, text: str, share: float) -> str:
@@ -153,6 +197,28 @@ def _pg_backend_rss(session) -> int:
         return 0
     return next((int(line.split()[1]) * 1024 for line in status.splitlines()
                  if line.startswith("VmRSS:")), 0)
+
+
+def _stored_keys(size: int) -> tuple[int, list[str]]:
+    """The tenant and document keys a previous run stored (``--reuse``), in its order."""
+    from sqlalchemy import select
+
+    from center.core.db import db, tenant_scope
+    from center.dedup.models import DocumentFingerprint, FundedProject
+    from center.tenants.models import Tenant
+
+    tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == "bench"))
+    if tenant_id is None:
+        raise SystemExit("--reuse: the database holds no earlier run")
+    with tenant_scope(tenant_id):
+        rows = db.session.execute(select(FundedProject.reference, DocumentFingerprint.doc_key)
+                                  .join(DocumentFingerprint,
+                                        DocumentFingerprint.project_id == FundedProject.id))
+        by_position = {int(reference[1:]): key for reference, key in rows}
+    if sorted(by_position) != list(range(size)):
+        raise SystemExit(f"--reuse: the database holds {len(by_position)} documents, not the "
+                         f"{size} of --sizes")
+    return tenant_id, [by_position[i] for i in range(size)]
 
 
 def _store_app(url: str, index_dir: str):
@@ -205,20 +271,22 @@ def bench_store(args, texts: list[str], fps: list[Fingerprint], planted: dict[in
               f"{'p95 ms':>7}  {'RSS MiB':>7}  {'pg MiB':>6}  {'tables MiB':>10}  "
               f"{'copies found':>12}  {'false flags':>11}")
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-            db.metadata.create_all(conn)
-        tenant = Tenant(slug="bench", name="Bench", short_name="B", created_at=clock.now())
-        db.session.add(tenant)
-        db.session.commit()
-        tenant_id = tenant.id
-        keys: list[str] = []
+        if args.reuse:
+            tenant_id, keys = _stored_keys(sizes[-1])
+        else:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+                db.metadata.create_all(conn)
+            tenant = Tenant(slug="bench", name="Bench", short_name="B", created_at=clock.now())
+            db.session.add(tenant)
+            db.session.commit()
+            tenant_id, keys = tenant.id, []
         print(header)
         print("-" * len(header))
         with tenant_scope(tenant_id):
             vectors = store.VectorIndex(Path(index_dir) / f"tenant-{tenant_id}", settings)
-            for size in sizes:
+            for size in sizes[-1:] if args.reuse else sizes:
                 added = size - len(keys)
                 started = time.perf_counter()
                 for start in range(len(keys), size, 200):
@@ -228,13 +296,18 @@ def bench_store(args, texts: list[str], fps: list[Fingerprint], planted: dict[in
                                 for i in batch]
                     db.session.add_all(projects)
                     db.session.flush()
-                    for i, project in zip(batch, projects, strict=True):
-                        keys.append(f"f:{project.id}")
-                        store.store_fingerprint(db.session, tenant_id, keys[i], fps[i],
-                                                settings, made_at=clock.now(),
-                                                project_id=project.id)
+                    keys += [f"f:{project.id}" for project in projects]
+                    store.store_fingerprints(db.session, tenant_id, [
+                        (keys[i], fps[i], {"made_at": clock.now(), "project_id": project.id})
+                        for i, project in zip(batch, projects, strict=True)], settings)
                     db.session.commit()
                 store_seconds = time.perf_counter() - started
+                # What autovacuum does after a large import: the planner's statistics, and
+                # the visibility map that lets a check count a bucket from its index.
+                with db.engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(
+                        "VACUUM ANALYZE document_fingerprints, dedup_lsh_buckets, "
+                        "dedup_shingle_counts"))
                 started = time.perf_counter()
                 vectors.catch_up(db.session, tenant_id)
                 vector_seconds = time.perf_counter() - started
@@ -258,7 +331,8 @@ def bench_store(args, texts: list[str], fps: list[Fingerprint], planted: dict[in
                     "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY["
                     "'document_fingerprints', 'dedup_lsh_buckets', 'dedup_shingle_counts']"
                     "::regclass[]) AS c")).scalar()
-                print(f"{size:>7}  {added / store_seconds:>12,.0f}  "
+                rate = f"{added / store_seconds:>12,.0f}" if added else f"{'(stored)':>12}"
+                print(f"{size:>7}  {rate}  "
                       f"{vector_seconds:>9.1f}  {np.percentile(timings, 50):>7.1f}  "
                       f"{np.percentile(timings, 95):>7.1f}  {rss_bytes() / 2**20:>7.0f}  "
                       f"{_pg_backend_rss(db.session) / 2**20:>6.0f}  {tables / 2**20:>10.0f}  "
@@ -284,8 +358,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--embed-sample", type=int, default=20,
                         help="abstracts embedded with the real model to time it (0: skip)")
+    parser.add_argument("--abstracts-only", action="store_true",
+                        help="abstracts of about 160 words instead of whole proposals of 600")
     parser.add_argument("--store", metavar="DATABASE_URL", default=None,
                         help="measure the shared index in this PostgreSQL database (emptied)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --store: check against the documents an earlier run with "
+                             "the same --seed and largest size stored, without storing again")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     settings = Settings()
@@ -294,7 +373,8 @@ def main() -> None:
 
     n_max = sizes[-1]
     fields = [rng.choice(list(FIELDS)) for _ in range(n_max)]
-    texts = [make_abstract(rng, f) for f in fields]
+    make = make_abstract if args.abstracts_only else make_proposal
+    texts = [make(rng, f) for f in fields]
     planted: dict[int, int] = {}  # copy position -> original position
     for i in range(n_max):
         if i > 10 and rng.random() < 0.02:
@@ -303,8 +383,15 @@ def main() -> None:
             fields[i] = fields[original]
             planted[i] = original
     words = sum(len(t.split()) for t in texts) / len(texts)
-    print(f"{n_max} synthetic abstracts, {words:.0f} words on average, {len(planted)} planted "
+    kind = "abstracts" if args.abstracts_only else "proposals (abstract, objectives, tasks)"
+    print(f"{n_max} synthetic {kind}, {words:.0f} words on average, {len(planted)} planted "
           f"copies with 10% of words replaced; seed {args.seed}")
+
+    if args.reuse:
+        if not args.store:
+            raise SystemExit("--reuse needs --store")
+        bench_store(args, texts, [], planted, sizes, rng)
+        return
 
     started = time.perf_counter()
     fps = fingerprint_many(texts, langs=["en"] * n_max, settings=settings, embedder=None)
