@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 
 #: Values per IN (...) list when reading or writing many n-grams at once.
 _BATCH = 5000
-#: A check reads the fingerprints of at most this many times ``max_candidates`` LSH
-#: candidates (those sharing the most bands), whatever the archive's size.
+#: A check compares the signatures of at most this many times ``max_candidates`` LSH
+#: candidates (those sharing the most bands), whatever the archive's size, and reads the
+#: whole fingerprints of the ``max_candidates`` closest.
 LSH_READ_FACTOR = 2
 #: An LSH bucket that more documents share is boilerplate, not evidence of copying (in a
 #: synthetic archive of 100,000 proposals, single buckets held up to 39% of it). A check
