@@ -80,6 +80,8 @@ def _index_existing_fingerprints():
     from center.dedup.store import band_buckets
 
     bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':  # every tenant's rows, under forced row security
+        bind.execute(sa.text("SELECT set_config('app.all_tenants', 'on', true)"))
     meta = sa.MetaData()
     fps = sa.Table('document_fingerprints', meta, autoload_with=bind)
     buckets = sa.Table('dedup_lsh_buckets', meta, autoload_with=bind)
