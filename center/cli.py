@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from center import demo
 from center.auth import services as accounts
-from center.core import backup, jobs
+from center.core import audit, backup, jobs
 from center.core import scheduler as schedule
 from center.core.db import db, tenant_scope
 from center.core.mail import deliver_pending
-from center.dedup import evaluation
+from center.dedup import evaluation, store
 from center.dedup import services as dedup
 from center.extensions import current_storage
 from center.tenants import ror
@@ -31,7 +31,8 @@ from center.tenants.models import Tenant
 
 def register_cli(app: Flask) -> None:
     for command in (seed_demo, create_admin, deliver_mail, worker, scheduler, dedup_eval,
-                    dedup_fit, import_projects, import_ror, export_tenant, import_tenant):
+                    dedup_fit, dedup_reindex, import_projects, import_ror, export_tenant,
+                    import_tenant):
         app.cli.add_command(command)
 
 
@@ -178,6 +179,22 @@ def dedup_fit(directories: tuple[Path, ...], cache: Path | None, out: Path | Non
         command="flask --app wsgi dedup-fit " + " ".join(str(d) for d in directories),
         progress=lambda line: click.echo(line, err=True))
     click.echo(text)
+
+
+@click.command("dedup-reindex")
+@click.option("--tenant", "slug", required=True, help="Address name of the center.")
+def dedup_reindex(slug: str) -> None:
+    """Write a center's LSH bands and n-gram counts again from its stored fingerprints."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.ClickException(f"No center has the address name {slug!r}.")
+    with tenant_scope(tenant.id):
+        count = store.reindex(db.session, tenant.id, dedup.detector_settings())
+        audit.record("dedup.reindexed", None, actor=None, tenant_id=tenant.id,
+                     fingerprints=count)
+        db.session.commit()
+    click.echo(f"Center {slug}: bands and n-gram counts written again for {count} "
+               "stored fingerprints.")
 
 
 @click.command("import-projects")

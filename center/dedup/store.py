@@ -272,6 +272,16 @@ def index_restored(session: Session, tenant_id: int, settings: Settings) -> int:
     return len(rows)
 
 
+def reindex(session: Session, tenant_id: int, settings: Settings) -> int:
+    """Write a tenant's bands, n-gram counts and change counter again from its stored
+    fingerprints (`flask dedup-reindex`), for a database where they are missing or wrong;
+    the change numbers are kept, so the vector indexes need nothing. Return how many
+    fingerprints were indexed."""
+    for table in (LshBucket.__table__, ShingleCount.__table__, DedupSequence.__table__):
+        session.execute(delete(table).where(table.c.tenant_id == tenant_id))
+    return index_restored(session, tenant_id, settings)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 class _StoredDocs(dict):

@@ -187,3 +187,34 @@ def test_a_check_reads_a_bounded_number_of_fingerprints_however_many_share_a_ban
     found = index.candidates(original, exclude={keys["tb-en"]})
     assert set(found) == {keys["copy-0"], keys["copy-1"]}
     assert set(dict(index._docs)) == set(found)  # no other fingerprint was read whole
+
+
+def test_the_reindex_command_writes_missing_bands_and_counts_again(
+        app, in_tenant: World, dedup_settings, lexical_fingerprints) -> None:  # noqa: ANN001
+    """A database whose bands and n-gram counts were never built (or were lost) gets them
+    back from the stored fingerprints, the same as when they were stored."""
+    from sqlalchemy import delete
+
+    from center.core.audit import AuditEvent
+    from center.dedup.models import DedupSequence
+
+    tenant = in_tenant.a.tenant_id
+    keys = _store_all(in_tenant, lexical_fingerprints, dedup_settings)
+    db.session.commit()
+    label = {key: n for n, key in enumerate(sorted(keys.values()))}
+    expected = _index_rows(label)
+    last_seq = db.session.scalar(select(DedupSequence.last_seq))
+    for model in (LshBucket, ShingleCount, DedupSequence):
+        db.session.execute(delete(model).where(model.tenant_id == tenant))
+    db.session.commit()
+    assert not db.session.scalar(select(func.count()).select_from(LshBucket))
+
+    result = app.test_cli_runner().invoke(args=["dedup-reindex", "--tenant", in_tenant.a.slug])
+    assert result.exit_code == 0, result.output
+    assert f"written again for {len(keys)} stored fingerprints" in result.output
+    assert _index_rows(label) == expected
+    assert db.session.scalar(select(DedupSequence.last_seq)) == last_seq
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "dedup.reindexed")) == 1
+    assert app.test_cli_runner().invoke(
+        args=["dedup-reindex", "--tenant", "nowhere"]).exit_code != 0
