@@ -181,13 +181,19 @@ def dedup_fit(directories: tuple[Path, ...], cache: Path | None, out: Path | Non
     click.echo(text)
 
 
+def _tenant(slug: str) -> Tenant:
+    """The center a command's ``--tenant`` names, or the command stops with an error."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.ClickException(f"No center has the address name {slug!r}.")
+    return tenant
+
+
 @click.command("dedup-reindex")
 @click.option("--tenant", "slug", required=True, help="Address name of the center.")
 def dedup_reindex(slug: str) -> None:
     """Write a center's LSH bands and n-gram counts again from its stored fingerprints."""
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-    if tenant is None:
-        raise click.ClickException(f"No center has the address name {slug!r}.")
+    tenant = _tenant(slug)
     with tenant_scope(tenant.id):
         count = store.reindex(db.session, tenant.id, dedup.detector_settings())
         audit.record("dedup.reindexed", None, actor=None, tenant_id=tenant.id,
@@ -202,9 +208,7 @@ def dedup_reindex(slug: str) -> None:
 @click.option("--tenant", "slug", required=True, help="Address name of the center.")
 def import_projects(csv_file, slug: str) -> None:  # noqa: ANN001
     """Import funded projects from CSV and check proposals against them (columns: README)."""
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-    if tenant is None:
-        raise click.ClickException(f"No center has the address name {slug!r}.")
+    tenant = _tenant(slug)
     with tenant_scope(tenant.id):
         result = dedup.import_projects(csv_file.read(), by=None)
         db.session.commit()
@@ -226,9 +230,7 @@ def import_projects(csv_file, slug: str) -> None:  # noqa: ANN001
                    "'all' for every country).")
 def import_ror(dump: Path, slug: str, countries: str | None) -> None:
     """Import institutes from a ROR data dump (the zip, or its .json)."""
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-    if tenant is None:
-        raise click.ClickException(f"No center has the address name {slug!r}.")
+    tenant = _tenant(slug)
     with tenant_scope(tenant.id):
         if countries is None:
             wanted = {c.code for c in tenants_services.partner_countries()}
